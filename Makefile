@@ -1,0 +1,49 @@
+# The two front doors: `make run` and `make test`. Both install what they need.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.installed
+# llama-cpp-python builds from source; we need no multimodal support.
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+
+.PHONY: install run test test-fast browser bench lint down clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip wheel
+	# torch first and pinned: a bare requirement would resolve to a CUDA build of several GB.
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[dev]'
+	touch $@
+
+# Debian's chromium for the page tests (Playwright drives it; no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+run: install
+	$(PY) manage.py up
+
+test: install browser
+	$(PY) -m pytest
+
+# Everything but the browser and the slow end-to-end paths.
+test-fast: install
+	$(PY) -m pytest -m "not e2e"
+
+bench: install
+	$(PY) bench/ingest_throughput.py
+	$(PY) bench/cache_latency.py
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+down: install
+	$(PY) manage.py down
+
+clean: down
+	rm -rf var
