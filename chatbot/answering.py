@@ -1,0 +1,156 @@
+"""Answer a question: (cache) -> stand-alone rewrite -> retrieve -> prompt -> stream -> save.
+
+Consumers and commands iterate `answer_question` and forward what it yields;
+they hold no answering logic of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.urls import reverse
+
+from chatbot import conversations, followups
+from chatbot.citations import cited_passages
+from chatbot.llm import stream_chat
+from chatbot.prompts import STOP, build_messages
+from knowledge.search import Hit, chunk_search
+from knowledge.selectors import ReaderScope, reader_scope
+
+
+@dataclass
+class TokenEvent:
+    text: str
+
+
+@dataclass
+class DoneEvent:
+    answer: str
+    sources: list[dict]
+    cached: bool
+    timings: dict[str, float]
+    conversation: int | None
+    standalone_question: str
+    searched: list[str] = field(default_factory=list)
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.timings: dict[str, float] = {}
+        self._mark = self.start
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = round((now - self._mark) * 1000, 1)
+        self._mark = now
+
+    def since_start(self, stage: str) -> None:
+        self.timings[stage] = round((time.perf_counter() - self.start) * 1000, 1)
+
+
+def source_json(n: int, hit: Hit) -> dict:
+    url = reverse("document", args=[hit.document]) + f"?chunk={hit.chunk}#chunk-{hit.chunk}"
+    return {
+        "n": n,
+        "document": hit.document,
+        "title": hit.title,
+        "path": hit.path,
+        "heading": hit.heading,
+        "page": hit.page,
+        "score": round(hit.score, 4),
+        "url": url,
+    }
+
+
+def abstention(scope_names: list[str]) -> str:
+    where = ", ".join(scope_names) if scope_names else "no collections"
+    return (
+        "I could not find anything about this in the documents you can read "
+        f"(searched: {where}). Try other words, or ask the owner of the document to add it."
+    )
+
+
+async def retrieve(*, scope: ReaderScope, question: str, k: int, watch: Stopwatch) -> list[Hit]:
+    from knowledge.embeddings import embed_query
+
+    # CPU work off the event loop; the database call in a thread of its own.
+    vector = await asyncio.to_thread(embed_query, question)
+    watch.lap("embed")
+    hits = await sync_to_async(chunk_search)(scope=scope, query=question, vector=vector, k=k)
+    watch.lap("retrieve")
+    return hits
+
+
+async def answer_question(
+    *,
+    user,
+    question: str,
+    conversation_id: int | None = None,
+    save: bool = True,  # type: ignore[no-untyped-def]
+) -> AsyncIterator[TokenEvent | DoneEvent]:
+    """Stream the answer to `question` as `user` may be served (user None: operator, sees all)."""
+    watch = Stopwatch()
+    conversation = None
+    history: list[tuple[str, str]] = []
+    if save and user is not None:
+        conversation = await sync_to_async(conversations.conversation_for)(
+            user=user, conversation_id=conversation_id, first_question=question
+        )
+        history = await sync_to_async(conversations.recent_turns)(conversation=conversation)
+    standalone = await followups.standalone_question(question=question, history=history)
+    watch.lap("rewrite")
+
+    scope, names = await sync_to_async(_scope_and_names)(user)
+    hits = await retrieve(scope=scope, question=standalone, k=settings.RETRIEVAL_TOP_K, watch=watch)
+
+    if not hits or hits[0].similarity < settings.ABSTAIN_BELOW:
+        answer, sources = abstention(names), []
+        yield TokenEvent(answer)
+        watch.since_start("first_token")
+    else:
+        pieces: list[str] = []
+        messages = build_messages(question=standalone, hits=hits, history=history[-4:])
+        async for piece in stream_chat(messages, stop=STOP):
+            if not pieces:
+                watch.since_start("first_token")
+            pieces.append(piece)
+            yield TokenEvent(piece)
+        answer = "".join(pieces).strip()
+        cited = cited_passages(answer, [hit.text for hit in hits])
+        sources = [source_json(n, hits[n - 1]) for n in cited]
+    watch.since_start("total")
+
+    if conversation is not None:
+        await sync_to_async(conversations.exchange_save)(
+            conversation=conversation,
+            question=question,
+            answer=answer,
+            standalone_question=standalone,
+            sources=sources,
+            timings=watch.timings,
+        )
+    yield DoneEvent(
+        answer=answer,
+        sources=sources,
+        cached=False,
+        timings=watch.timings,
+        conversation=conversation.pk if conversation else None,
+        standalone_question=standalone,
+        searched=names,
+    )
+
+
+def _scope_and_names(user) -> tuple[ReaderScope, list[str]]:  # type: ignore[no-untyped-def]
+    from knowledge.models import Collection
+
+    scope = reader_scope(user)
+    names = list(
+        Collection.objects.filter(pk__in=scope.collection_ids).values_list("name", flat=True)
+    )
+    return scope, names

@@ -1,0 +1,52 @@
+"""Conversations and their messages: writes and reads."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+
+from chatbot.models import Conversation, Message
+
+
+def conversation_for(*, user, conversation_id: int | None, first_question: str) -> Conversation:  # type: ignore[no-untyped-def]
+    """The user's own conversation, or a new one titled by its first question."""
+    if conversation_id is None:
+        return Conversation.objects.create(user=user, title=first_question[:200])
+    conversation = Conversation.objects.filter(pk=conversation_id, user=user).first()
+    if conversation is None:
+        raise PermissionDenied("No such conversation.")
+    return conversation
+
+
+def recent_turns(*, conversation: Conversation, limit: int = 6) -> list[tuple[str, str]]:
+    rows = list(
+        conversation.messages.order_by("-created_at", "-id").values_list("role", "text")[:limit]
+    )
+    return list(reversed(rows))
+
+
+def exchange_save(
+    *,
+    conversation: Conversation,
+    question: str,
+    answer: str,
+    standalone_question: str,
+    sources: list[dict],
+    timings: dict,
+    cached: bool = False,
+) -> Message:
+    Message.objects.create(conversation=conversation, role=Message.Role.USER, text=question)
+    reply = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        text=answer,
+        standalone_question=standalone_question,
+        sources=sources,
+        timings=timings,
+        cached=cached,
+    )
+    conversation.save(update_fields=["updated_at"])
+    return reply
+
+
+def conversations_for_user(*, user, limit: int = 30) -> list[Conversation]:  # type: ignore[no-untyped-def]
+    return list(Conversation.objects.filter(user=user)[:limit])

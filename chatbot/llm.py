@@ -1,0 +1,77 @@
+"""Streaming client for any OpenAI-compatible chat completions server.
+
+Async all the way: a slow model never holds a thread or a database connection.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+
+class ModelUnavailable(Exception):
+    """The model worker could not be reached or failed mid-answer."""
+
+
+def base_url() -> str:
+    """LLM_BASE_URL, else the embedded model worker (started on first use)."""
+    if settings.LLM_BASE_URL:
+        return settings.LLM_BASE_URL.rstrip("/")
+    from config import embedded
+
+    return embedded.ensure_llm_worker()
+
+
+async def stream_chat(
+    messages: list[dict], *, max_tokens: int | None = None, stop: list[str] | None = None
+) -> AsyncIterator[str]:
+    """Yield the answer's text as the model produces it."""
+    try:
+        url = await sync_to_async(base_url, thread_sensitive=False)()
+    except Exception as exc:
+        raise ModelUnavailable(f"The model worker could not be started: {exc}") from exc
+    payload = {
+        "model": settings.LLM_MODEL_NAME,
+        "messages": messages,
+        "stream": True,
+        "temperature": 0,
+        "max_tokens": max_tokens or settings.LLM_MAX_ANSWER_TOKENS,
+        # llama.cpp extensions; other servers ignore unknown fields.
+        "repeat_penalty": 1.1,
+    }
+    if stop:
+        payload["stop"] = stop
+    headers = {"Authorization": f"Bearer {settings.LLM_API_KEY}"} if settings.LLM_API_KEY else {}
+    timeout = httpx.Timeout(settings.LLM_TIMEOUT, connect=10)
+    try:
+        async with (
+            httpx.AsyncClient(timeout=timeout) as client,
+            client.stream(
+                "POST", f"{url}/chat/completions", json=payload, headers=headers
+            ) as response,
+        ):
+            if response.status_code != 200:
+                body = (await response.aread()).decode(errors="replace")[:300]
+                raise ModelUnavailable(f"The model worker answered {response.status_code}: {body}")
+            async for line in response.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    break
+                choice = json.loads(data)["choices"][0]
+                text = (choice.get("delta") or {}).get("content")
+                if text:
+                    yield text
+    except httpx.HTTPError as exc:
+        raise ModelUnavailable(f"The model worker failed: {exc}") from exc
+
+
+async def complete(messages: list[dict], *, max_tokens: int, stop: list[str] | None = None) -> str:
+    return "".join(
+        [piece async for piece in stream_chat(messages, max_tokens=max_tokens, stop=stop)]
+    )

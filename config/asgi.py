@@ -1,0 +1,27 @@
+"""ASGI entry point: Django over HTTP, the chat consumer over websockets.
+
+Websockets carry cookies, so a browser's socket must come from one of our own
+pages (Origin checked against ALLOWED_HOSTS). Bots authenticate with a bearer
+token and may omit Origin; see accounts.websocket.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from accounts.websocket import websocket_auth_stack  # noqa: E402
+from chatbot.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": websocket_auth_stack(URLRouter(websocket_urlpatterns)),
+    }
+)

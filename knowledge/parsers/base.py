@@ -1,0 +1,84 @@
+"""What every parser takes and gives back.
+
+Parsers never import Django: they run in a sandboxed child process
+(`knowledge.parsers.sandbox`) with hard limits on memory and CPU time, because
+hostile files blow up in single allocations that no polling can stop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+class ParseError(Exception):
+    """The file cannot be read. The message is shown to admins as the reason."""
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    path: Path
+    mime: str
+    original_name: str
+    # Upper bound on what a container format (DOCX/XLSX/PPTX) may expand to.
+    max_uncompressed_bytes: int = 200 * 1024 * 1024
+
+
+@dataclass
+class Section:
+    """A run of text under one heading path, on one page or slide."""
+
+    text: str
+    heading_path: tuple[str, ...] = ()
+    page: int | None = None
+    # Tables keep their header row with every piece; the chunker repeats it.
+    table_header: str | None = None
+
+
+@dataclass
+class ParsedDocument:
+    title: str
+    sections: list[Section] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "title": self.title,
+            "sections": [
+                {
+                    "text": s.text,
+                    "heading_path": list(s.heading_path),
+                    "page": s.page,
+                    "table_header": s.table_header,
+                }
+                for s in self.sections
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> ParsedDocument:
+        return cls(
+            title=data["title"],
+            sections=[
+                Section(
+                    text=s["text"],
+                    heading_path=tuple(s["heading_path"]),
+                    page=s["page"],
+                    table_header=s.get("table_header"),
+                )
+                for s in data["sections"]
+            ],
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(s.text.strip() for s in self.sections)
+
+
+class Parser(Protocol):
+    def __call__(self, ctx: ParseContext) -> ParsedDocument: ...
+
+
+def title_from_name(name: str) -> str:
+    stem = Path(name).stem
+    return stem.replace("_", " ").replace("-", " ").strip() or name

@@ -1,0 +1,123 @@
+"""Word (DOCX): paragraphs under their heading path, and tables with their header row.
+
+The body is read in document order, so a table stays under the heading it
+follows. Headers, footers and footnotes are left out: they repeat on every
+page and would crowd out the text people ask about.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+
+from docx import Document
+from docx.opc.exceptions import PackageNotFoundError
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+from lxml.etree import LxmlError
+
+from .base import ParseContext, ParsedDocument, ParseError, Section, title_from_name
+from .office import check_zip, render_row, table_sections
+
+# Word stores built-in style names in English whatever the UI language
+# ("heading 1"), and python-docx reports them as "Heading 1".
+_HEADING_STYLE = re.compile(r"^heading ([1-6])$", re.IGNORECASE)
+# Raised by python-docx and lxml on archives that are ZIPs but not sound Word files.
+_DAMAGED = (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, LxmlError)
+
+
+def _style_name(paragraph: Paragraph) -> str:
+    style = paragraph.style
+    return (style.name or "") if style is not None else ""
+
+
+def _heading_level(paragraph: Paragraph) -> int | None:
+    name = _style_name(paragraph)
+    # Title is ranked with Heading 1 rather than above it, so the document's
+    # own title is not repeated at the head of every heading path.
+    if name.lower() == "title":
+        return 1
+    match = _HEADING_STYLE.match(name)
+    return int(match.group(1)) if match else None
+
+
+def _is_list_item(paragraph: Paragraph) -> bool:
+    # Bullets come from a "List ..." style or from direct numbering (numPr).
+    if _style_name(paragraph).lower().startswith("list"):
+        return True
+    properties = paragraph._p.pPr
+    return properties is not None and properties.numPr is not None
+
+
+def _table_rows(table: Table) -> list[str]:
+    """Each row as 'a | b | c'; a merged cell is listed once, not once per grid column."""
+    rows = []
+    for row in table.rows:
+        cells, previous = [], None
+        for cell in row.cells:
+            if previous is not None and cell._tc is previous:
+                continue
+            previous = cell._tc
+            cells.append(cell.text)
+        rows.append(render_row(cells))
+    return rows
+
+
+class _Walker:
+    """Collects Sections while tracking the heading path of the current position."""
+
+    def __init__(self) -> None:
+        self.stack: list[tuple[int, str]] = []
+        self.sections: list[Section] = []
+        self.buffer: list[str] = []
+        self.first_heading: str | None = None
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return tuple(heading for _, heading in self.stack)
+
+    def flush(self) -> None:
+        body = "\n".join(self.buffer).strip()
+        if body:
+            self.sections.append(Section(body, heading_path=self.path))
+        self.buffer.clear()
+
+    def paragraph(self, paragraph: Paragraph) -> None:
+        text = paragraph.text.strip()
+        if not text:
+            return
+        level = _heading_level(paragraph)
+        if level is None:
+            self.buffer.append(("- " if _is_list_item(paragraph) else "") + text)
+            return
+        self.flush()
+        if level == 1 and self.first_heading is None:
+            self.first_heading = text
+        while self.stack and self.stack[-1][0] >= level:
+            self.stack.pop()
+        self.stack.append((level, text))
+
+    def table(self, table: Table) -> None:
+        self.flush()
+        self.sections.extend(table_sections(_table_rows(table), heading_path=self.path))
+
+
+def parse(ctx: ParseContext) -> ParsedDocument:
+    check_zip(ctx)
+    try:
+        document = Document(str(ctx.path))
+        walker = _Walker()
+        for block in document.iter_inner_content():
+            if isinstance(block, Paragraph):
+                walker.paragraph(block)
+            else:
+                walker.table(block)
+        walker.flush()
+        core_title = (document.core_properties.title or "").strip()
+    except _DAMAGED as exc:
+        raise ParseError(
+            f"The Word document is damaged or incomplete and could not be read ({exc}); "
+            "open it in Word and save it again."
+        ) from exc
+    title = core_title or walker.first_heading or title_from_name(ctx.original_name)
+    return ParsedDocument(title=title, sections=walker.sections)

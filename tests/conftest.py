@@ -1,0 +1,148 @@
+"""Shared fixtures: personas, a real Celery worker, and the embedded services' lifetime.
+
+Tests run against the same embedded PostgreSQL (with pgvector) and Redis that
+`make run` uses, under var/test/ (config.embedded.var_dir), started once per
+session and stopped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from accounts.models import User
+from accounts.services import user_ensure
+from knowledge.collections import collection_ensure
+from knowledge.models import Collection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # Leave nothing running after the suite (CI runs on a shared machine).
+    from config import embedded
+
+    embedded.stop_all()
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path_factory: pytest.TempPathFactory) -> None:  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """After the suite, end worker and thread connections so the test database can be dropped."""
+    yield
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+
+# --- personas: alice the admin, bob in Engineering, carol in HR, dave with no groups ---------
+
+
+@pytest.fixture
+def alice(db) -> User:  # type: ignore[no-untyped-def]
+    return user_ensure(
+        username="alice", password="pw-alice", groups=[], is_staff=True, is_superuser=True
+    )[0]
+
+
+@pytest.fixture
+def bob(db) -> User:  # type: ignore[no-untyped-def]
+    return user_ensure(username="bob", password="pw-bob", groups=["Engineering"])[0]
+
+
+@pytest.fixture
+def carol(db) -> User:  # type: ignore[no-untyped-def]
+    return user_ensure(username="carol", password="pw-carol", groups=["HR"])[0]
+
+
+@pytest.fixture
+def dave(db) -> User:  # type: ignore[no-untyped-def]
+    return user_ensure(username="dave", password="pw-dave", groups=[])[0]
+
+
+@pytest.fixture
+def handbook(db) -> Collection:  # type: ignore[no-untyped-def]
+    return collection_ensure(slug="handbook", name="Employee handbook", public=True)
+
+
+@pytest.fixture
+def hr(db) -> Collection:  # type: ignore[no-untyped-def]
+    return collection_ensure(slug="hr", name="HR confidential", public=False, groups=["HR"])
+
+
+@pytest.fixture
+def engineering(db) -> Collection:  # type: ignore[no-untyped-def]
+    return collection_ensure(
+        slug="engineering", name="Engineering", public=False, groups=["Engineering"]
+    )
+
+
+# --- a real Celery worker on the test database ------------------------------------------------
+
+
+def start_worker(name: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DOCENT_DB_NAME": settings.DATABASES["default"]["NAME"],
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--concurrency=1",
+            "--loglevel=INFO",
+            f"--hostname={name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    for line in proc.stdout:  # type: ignore[union-attr]
+        if "ready." in line:
+            return proc
+        if time.monotonic() > deadline:
+            break
+    proc.kill()
+    raise RuntimeError("the Celery worker did not start")
+
+
+@pytest.fixture
+def celery_worker(transactional_db) -> Iterator[subprocess.Popen]:  # type: ignore[no-untyped-def]
+    """A real worker process. The test must use committed data (transactional_db)."""
+    proc = start_worker("test")
+    # Keep draining its output so the pipe never fills and blocks it.
+    import threading
+
+    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()

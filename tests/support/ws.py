@@ -1,0 +1,53 @@
+"""Talk to the real ASGI application over a websocket, validating every server message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.testing import WebsocketCommunicator
+
+from chatbot import protocol
+from config.asgi import application
+
+BROWSER_ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+def session_headers(client, user) -> list[tuple[bytes, bytes]]:  # type: ignore[no-untyped-def]
+    client.force_login(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    return [BROWSER_ORIGIN, (b"cookie", cookie), (b"host", b"127.0.0.1:8000")]
+
+
+async def connect(headers: list[tuple[bytes, bytes]]) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+    connected, _ = await communicator.connect(timeout=10)
+    assert connected
+    return communicator
+
+
+async def receive(communicator: WebsocketCommunicator, timeout: float = 120) -> dict[str, Any]:
+    message = await communicator.receive_json_from(timeout=timeout)
+    # Strict: every message the server sends must match the documented schema.
+    protocol.server_message.validate_python(message, strict=True)
+    return message
+
+
+async def ask(
+    communicator: WebsocketCommunicator,
+    text: str,
+    *,
+    id: str = "q1",
+    conversation: int | None = None,
+    timeout: float = 300,
+) -> tuple[list[dict], dict]:
+    """Send a question; return (token messages, the final done or error message)."""
+    await communicator.send_json_to(
+        {"type": "ask", "id": id, "text": text, "conversation": conversation}
+    )
+    tokens: list[dict] = []
+    while True:
+        message = await receive(communicator, timeout=timeout)
+        if message["type"] == "token":
+            tokens.append(message)
+        elif message["type"] in ("done", "error"):
+            return tokens, message
