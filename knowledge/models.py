@@ -96,6 +96,9 @@ class DocumentVersion(models.Model):
             models.UniqueConstraint(fields=["document", "version"], name="one_row_per_version")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.document_id} v{self.version}"
+
 
 class Chunk(models.Model):
     """A piece of a document: what retrieval finds and answers cite."""
