@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import numpy as np
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.urls import reverse
@@ -18,7 +19,9 @@ from django.urls import reverse
 from chatbot import conversations, followups
 from chatbot.citations import cited_passages
 from chatbot.llm import stream_chat
-from chatbot.prompts import STOP, build_messages
+from chatbot.prompts import STOP, build_messages, passage_budget
+from knowledge.context import build_context
+from knowledge.rerank import get_reranker
 from knowledge.search import Hit, chunk_search
 from knowledge.selectors import ReaderScope, reader_scope
 
@@ -76,13 +79,26 @@ def abstention(scope_names: list[str]) -> str:
     )
 
 
-async def retrieve(*, scope: ReaderScope, question: str, k: int, watch: Stopwatch) -> list[Hit]:
-    from knowledge.embeddings import embed_query
-
-    # CPU work off the event loop; the database call in a thread of its own.
-    vector = await asyncio.to_thread(embed_query, question)
+async def embed(rewrite: followups.Standalone, watch: Stopwatch) -> np.ndarray:
+    # CPU work off the event loop.
+    vector = await asyncio.to_thread(followups.query_vector, rewrite)
     watch.lap("embed")
-    hits = await sync_to_async(chunk_search)(scope=scope, query=question, vector=vector, k=k)
+    return vector
+
+
+async def retrieve(
+    *, scope: ReaderScope, question: str, vector: np.ndarray, budget: int, watch: Stopwatch
+) -> list[Hit]:
+    """Candidates from hybrid search, reranked, deduplicated, expanded and fitted to the budget."""
+    candidates = await sync_to_async(chunk_search)(
+        scope=scope, query=question, vector=vector, k=settings.RETRIEVAL_CANDIDATES
+    )
+    ranked = await asyncio.to_thread(get_reranker().rerank, question, candidates)
+    hits = await sync_to_async(build_context)(
+        ranked[: settings.RETRIEVAL_TOP_K],
+        tokens=budget,
+        expand=settings.CONTEXT_EXPAND_NEIGHBOURS,
+    )
     watch.lap("retrieve")
     return hits
 
@@ -103,19 +119,29 @@ async def answer_question(
             user=user, conversation_id=conversation_id, first_question=question
         )
         history = await sync_to_async(conversations.recent_turns)(conversation=conversation)
-    standalone = await followups.standalone_question(question=question, history=history)
+    rewrite = followups.standalone(question=question, history=history)
+    standalone = rewrite.text
     watch.lap("rewrite")
 
     scope, names = await sync_to_async(_scope_and_names)(user)
-    hits = await retrieve(scope=scope, question=standalone, k=settings.RETRIEVAL_TOP_K, watch=watch)
+    vector = await embed(rewrite, watch)
+    recent = history[-4:]
+    hits = await retrieve(
+        scope=scope,
+        question=standalone,
+        vector=vector,
+        budget=passage_budget(question=standalone, history=recent),
+        watch=watch,
+    )
 
-    if not hits or hits[0].similarity < settings.ABSTAIN_BELOW:
+    # Abstain on scores, not on the model's word: a small model answers whatever it is given.
+    if not hits or max(hit.similarity for hit in hits) < settings.ABSTAIN_BELOW:
         answer, sources = abstention(names), []
         yield TokenEvent(answer)
         watch.since_start("first_token")
     else:
         pieces: list[str] = []
-        messages = build_messages(question=standalone, hits=hits, history=history[-4:])
+        messages = build_messages(question=standalone, hits=hits, history=recent)
         async for piece in stream_chat(messages, stop=STOP):
             if not pieces:
                 watch.since_start("first_token")

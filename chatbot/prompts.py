@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from django.conf import settings
 
+from knowledge.context import estimate_tokens
 from knowledge.search import Hit
 
 # The full rules, for capable models: passages are untrusted data, cite them, abstain.
@@ -36,6 +37,13 @@ STOP = ["\nQuestion:", "\nContext:", "\n\n\n"]
 
 def passage_block(hits: Sequence[Hit]) -> str:
     return "\n\n".join(f"[{n}] {hit.text.strip()}" for n, hit in enumerate(hits, start=1))
+
+
+def passage_budget(*, question: str, history: Sequence[tuple[str, str]] = ()) -> int:
+    """Tokens left for passages once rules, history, question and the answer are counted."""
+    used = sum(estimate_tokens(text) + 4 for _, text in history)
+    used += estimate_tokens(system_prompt()) + estimate_tokens(question) + 32
+    return max(128, settings.LLM_CONTEXT_TOKENS - settings.LLM_MAX_ANSWER_TOKENS - used)
 
 
 def build_messages(
