@@ -190,8 +190,29 @@ PARSE_MEMORY_BYTES = env_int("PARSE_MEMORY_BYTES", 1536 * 1024 * 1024)
 
 # --- Answering --------------------------------------------------------------------------------
 RETRIEVAL_TOP_K = env_int("RETRIEVAL_TOP_K", 4)
+# Candidates fetched for reranking; the best RETRIEVAL_TOP_K go on to the prompt.
+RETRIEVAL_CANDIDATES = env_int("RETRIEVAL_CANDIDATES", 12)
+# A local sentence-transformers CrossEncoder folder; "" keeps the fused order.
+RERANKER_MODEL = env_str("RERANKER_MODEL", "")
+# Join a passage with the next chunk of its section when it fits.
+CONTEXT_EXPAND_NEIGHBOURS = env_bool("CONTEXT_EXPAND_NEIGHBOURS", True)
 # Below this cosine similarity of the best passage Docent says it does not know.
 ABSTAIN_BELOW = env_float("ABSTAIN_BELOW", 0.30)
+
+# --- Answer cache (chatbot.cache, docs/cache.md) ----------------------------------------------
+ANSWER_CACHE_ENABLED = env_bool("ANSWER_CACHE_ENABLED", True)
+ANSWER_CACHE_TTL = env_int("ANSWER_CACHE_TTL", 7 * 24 * 3600)  # seconds
+# Cosine similarity for a paraphrase to share a cached answer, on top of a lexical guard
+# (chatbot.cache.same_question). Measured by bench/cache_threshold.py on the 80 pairs of
+# knowledge/sample/paraphrases.jsonl with the bundled MiniLM: at 0.65, paraphrase hit rate
+# 17.5 % (7/40) and false-hit rate 0 % (0/40); by cosine alone no threshold is safe (hard
+# negatives reach 0.96 while paraphrases have a median of 0.50). The nearest negative the
+# guard lets through is at 0.60, so 0.65 keeps a margin. Re-measure when changing models.
+ANSWER_CACHE_SIMILARITY = env_float("ANSWER_CACHE_SIMILARITY", 0.65)
+if not 0 < ANSWER_CACHE_SIMILARITY <= 1:
+    raise ImproperlyConfigured("ANSWER_CACHE_SIMILARITY must be in (0, 1]")
+if ANSWER_CACHE_TTL <= 0:
+    raise ImproperlyConfigured("ANSWER_CACHE_TTL must be a positive number of seconds")
 
 # --- Static files -----------------------------------------------------------------------------
 STATIC_URL = "/static/"
