@@ -16,10 +16,10 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.urls import reverse
 
-from chatbot import conversations, followups
-from chatbot.citations import cited_passages
+from chatbot import cache, conversations, followups
+from chatbot.grounding import ground
 from chatbot.llm import stream_chat
-from chatbot.prompts import STOP, build_messages, passage_budget
+from chatbot.prompts import build_messages, compact, passage_budget, stop_sequences
 from knowledge.context import build_context
 from knowledge.rerank import get_reranker
 from knowledge.search import Hit, chunk_search
@@ -124,7 +124,39 @@ async def answer_question(
     watch.lap("rewrite")
 
     scope, names = await sync_to_async(_scope_and_names)(user)
-    vector = await embed(rewrite, watch)
+    # --- answer cache: exact, then semantic on the vector retrieval reuses (chatbot.cache) ---
+    key = cache.answer_key(question=standalone, scope=scope)
+    found = await asyncio.to_thread(cache.answer_get, key=key)
+    if found is None:
+        vector = await embed(rewrite, watch)
+        found = await asyncio.to_thread(cache.answer_get_similar, key=key, vector=vector)
+    watch.lap("cache")
+    if found is not None:
+        yield TokenEvent(found.answer)
+        watch.since_start("first_token")
+        watch.since_start("total")
+        if conversation is not None:
+            await sync_to_async(conversations.exchange_save)(
+                conversation=conversation,
+                question=question,
+                answer=found.answer,
+                standalone_question=standalone,
+                sources=found.sources,
+                timings=watch.timings,
+                cached=True,
+            )
+        cache.hit_record_later(entry_id=found.entry_id)
+        yield DoneEvent(
+            answer=found.answer,
+            sources=found.sources,
+            cached=True,
+            timings=watch.timings,
+            conversation=conversation.pk if conversation else None,
+            standalone_question=standalone,
+            searched=names,
+        )
+        return
+    # --- end answer cache lookup ---
     recent = history[-4:]
     hits = await retrieve(
         scope=scope,
@@ -142,15 +174,27 @@ async def answer_question(
     else:
         pieces: list[str] = []
         messages = build_messages(question=standalone, hits=hits, history=recent)
-        async for piece in stream_chat(messages, stop=STOP):
+        async for piece in stream_chat(messages, stop=stop_sequences()):
             if not pieces:
                 watch.since_start("first_token")
             pieces.append(piece)
             yield TokenEvent(piece)
         answer = "".join(pieces).strip()
-        cited = cited_passages(answer, [hit.text for hit in hits])
+        answer, cited = await asyncio.to_thread(
+            ground, answer=answer, hits=hits, question_vector=vector, quote=compact()
+        )
         sources = [source_json(n, hits[n - 1]) for n in cited]
     watch.since_start("total")
+    # --- answer cache: keep a grounded answer; abstentions (no sources) are not kept ---
+    await sync_to_async(cache.answer_set)(
+        key=key,
+        vector=vector,
+        answer=answer,
+        sources=sources,
+        timings=watch.timings,
+        collections=names,
+    )
+    # --- end answer cache store ---
 
     if conversation is not None:
         await sync_to_async(conversations.exchange_save)(

@@ -41,3 +41,30 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: {self.text[:60]}"
+
+
+class FrequentQuestion(models.Model):
+    """One answer-cache entry as staff see it: the question, who it was for, how often it hit.
+
+    The answer itself lives in Redis (chatbot.cache); this row outlives it only as a record.
+    """
+
+    entry_id = models.CharField(max_length=64, unique=True)
+    question = models.TextField()
+    normalised = models.TextField()
+    # The reader scope ("collection:version,...") and the cache context it hashes into.
+    scope_key = models.TextField()
+    context = models.CharField(max_length=64)
+    collections = models.JSONField(default=list, blank=True)
+    model = models.CharField(max_length=500)
+    hits = models.PositiveIntegerField(default=0)
+    last_asked_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-hits", "-last_asked_at"]
+        indexes = [models.Index(fields=["retired_at", "-hits"], name="frequent_live_by_hits")]
+
+    def __str__(self) -> str:
+        return self.question[:80]

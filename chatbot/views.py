@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
+from chatbot import cache
 from chatbot.conversations import conversations_for_user
 from chatbot.models import Conversation
 
@@ -22,3 +26,27 @@ def chat(request: HttpRequest, conversation_id: int | None = None) -> HttpRespon
             "conversations": conversations_for_user(user=request.user),
         },
     )
+
+
+def _staff_only(request: HttpRequest) -> None:
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff see the frequent questions.")
+
+
+@login_required
+@require_GET
+def frequent_questions(request: HttpRequest) -> HttpResponse:
+    _staff_only(request)
+    return render(request, "chatbot/frequent.html", {"questions": cache.frequent_question_list()})
+
+
+@login_required
+@require_POST
+def frequent_question_retire(request: HttpRequest, entry_id: str) -> HttpResponse:
+    _staff_only(request)
+    if not cache.answer_retire(entry_id=entry_id):
+        raise Http404("No such cached answer.")
+    if request.htmx:  # type: ignore[attr-defined]
+        return HttpResponse("")  # the row swaps out
+    messages.success(request, "Retired: the next ask is answered fresh.")
+    return redirect("frequent_questions")

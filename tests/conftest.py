@@ -51,6 +51,16 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
             )
 
 
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> Iterator[None]:
+    """A channel layer binds to the event loop that first receives on it; tests use several."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends = {}
+    yield
+    channel_layers.backends = {}
+
+
 # --- personas: alice the admin, bob in Engineering, carol in HR, dave with no groups ---------
 
 

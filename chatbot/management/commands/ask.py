@@ -30,7 +30,7 @@ class Command(BaseCommand):
             reader = User.objects.filter(username=user).first()
             if reader is None:
                 raise CommandError(f"No user named {user!r}.")
-        done = asyncio.run(self._run(reader, question, stream=not as_json))
+        streamed, done = asyncio.run(self._run(reader, question, stream=not as_json))
         if as_json:
             self.stdout.write(
                 json.dumps(
@@ -45,7 +45,11 @@ class Command(BaseCommand):
                 )
             )
         else:
-            self.stdout.write("")
+            # `done` carries the final answer: grounding may have replaced or extended it.
+            if done.answer.startswith(streamed):
+                self.stdout.write(done.answer[len(streamed) :])
+            else:
+                self.stdout.write(f"\n\n{done.answer}")
             for source in done.sources:
                 where = f" > {source['heading']}" if source["heading"] else ""
                 page = f", page {source['page']}" if source["page"] else ""
@@ -53,13 +57,14 @@ class Command(BaseCommand):
                     f"[{source['n']}] {source['title']}{where}{page} ({source['path']})"
                 )
 
-    async def _run(self, reader, question: str, *, stream: bool) -> DoneEvent:  # type: ignore[no-untyped-def]
-        done = None
+    async def _run(self, reader, question: str, *, stream: bool) -> tuple[str, DoneEvent]:  # type: ignore[no-untyped-def]
+        done, streamed = None, ""
         async for event in answer_question(user=reader, question=question, save=False):
             if isinstance(event, TokenEvent) and stream:
+                streamed += event.text
                 self.stdout.write(event.text, ending="")
                 self.stdout.flush()
             elif isinstance(event, DoneEvent):
                 done = event
         assert done is not None
-        return done
+        return streamed, done
