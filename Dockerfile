@@ -1,0 +1,14 @@
+# One image for web, worker and model worker (compose.yaml). Not built in CI: the
+# development machines have no Docker engine; `make run` is the tested path.
+FROM python:3.11-slim
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY pyproject.toml ./
+ENV CMAKE_ARGS="-DLLAVA_BUILD=OFF" PIP_NO_CACHE_DIR=1
+# Point pip at a CPU-only torch wheel if you have one: the default build carries CUDA.
+RUN pip install torch==2.13.0 && pip install -e .
+COPY . .
+ENV DOCENT_VAR_DIR=/data HF_HUB_OFFLINE=1
+EXPOSE 8000
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]
