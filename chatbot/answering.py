@@ -59,12 +59,14 @@ class Stopwatch:
 
 def source_json(n: int, hit: Hit) -> dict:
     url = reverse("document", args=[hit.document]) + f"?chunk={hit.chunk}#chunk-{hit.chunk}"
+    # Shown after the title: a heading path that starts with the title need not repeat it.
+    heading = hit.heading.removeprefix(f"{hit.title} > ") if hit.heading != hit.title else ""
     return {
         "n": n,
         "document": hit.document,
         "title": hit.title,
         "path": hit.path,
-        "heading": hit.heading,
+        "heading": heading,
         "page": hit.page,
         "score": round(hit.score, 4),
         "url": url,

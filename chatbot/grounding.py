@@ -20,8 +20,19 @@ from knowledge.search import Hit
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
+_LIST_MARKER = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
+
+
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if len(s.strip()) > 12]
+    """Sentences of a passage; one that introduces a list (ends with ':') keeps its first item."""
+    parts = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    joined: list[str] = []
+    for i, part in enumerate(parts):
+        if part.endswith(":") and i + 1 < len(parts):
+            part = f"{part} {_LIST_MARKER.sub('', parts[i + 1])}"
+        if len(part) > 12:
+            joined.append(part)
+    return joined
 
 
 def best_sentence(*, question_vector: np.ndarray, hits: list[tuple[int, Hit]]) -> tuple[int, str] | None:
@@ -37,11 +48,18 @@ def best_sentence(*, question_vector: np.ndarray, hits: list[tuple[int, Hit]]) -
 
 def ground(*, answer: str, hits: list[Hit], question_vector: np.ndarray, quote: bool) -> tuple[str, list[int]]:
     """The answer to show and the 1-based numbers of the passages it rests on."""
+    answer = _LIST_MARKER.sub("", answer).strip()
     cited = cited_passages(answer, [hit.text for hit in hits])
     if cited and not quote:
         return answer, cited
     pool = cited or list(range(1, min(2, len(hits)) + 1))
-    best = best_sentence(question_vector=question_vector, hits=[(n, hits[n - 1]) for n in pool])
+    target = question_vector
+    if cited:
+        # The quote should hold what the answer says, not only what was asked.
+        from knowledge.embeddings import embed_query
+
+        target = question_vector + embed_query(answer)
+    best = best_sentence(question_vector=target, hits=[(n, hits[n - 1]) for n in pool])
     if best is None:
         return answer, cited
     number, sentence = best

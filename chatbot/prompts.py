@@ -3,8 +3,8 @@
 Two styles. "full" is for capable models: numbered passages framed as untrusted
 data, [n] citations, abstention. "compact" is for the bundled 135M model,
 which turns longer rules into echoed scaffolding ("The answer is: 1") and
-rambles past its first paragraph: one plain rule, unnumbered passages, and a
-stop at the first blank line. With it, citations come from attribution
+rambles past its first line: one plain rule, unnumbered passages, and a stop
+at the first line break. With it, citations come from attribution
 (chatbot.citations), abstention from retrieval scores, and an answer that the
 passages do not support is replaced by the passage's own words
 (chatbot.grounding).
@@ -21,7 +21,7 @@ from knowledge.search import Hit
 
 # Part of every cached answer's identity: change it when prompts or grounding change,
 # and answers made the old way stop being served.
-PROMPT_REVISION = "2"
+PROMPT_REVISION = "3"
 
 SYSTEM_FULL = (
     "You are Docent, a company assistant. Answer the question using only the numbered "
@@ -33,7 +33,8 @@ SYSTEM_FULL = (
 SYSTEM_COMPACT = "Answer the question in one full sentence, using only the context."
 
 _STOP_FULL = ["\nQuestion:", "\nContext:", "\n\n\n"]
-_STOP_COMPACT = ["\nQuestion:", "\nContext:", "\n\n"]
+# The 135M model states its answer on the first line and invents from the second on.
+_STOP_COMPACT = ["\n"]
 
 
 def compact() -> bool:

@@ -237,27 +237,41 @@ def spawn_llm_worker(*, detached: bool) -> subprocess.Popen:
     return proc
 
 
-def wait_for_llm_worker(proc: subprocess.Popen, timeout: float = 300) -> str:
-    info = json.loads(_llm_info_path().read_text())
+def _wait_healthy(pid: int, port: int, timeout: float) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
+        if not _alive(pid):
             raise RuntimeError(f"The model worker exited; see {var_dir() / 'log' / 'llm.log'}")
-        if _llm_healthy(info["port"]):
-            return f"http://127.0.0.1:{info['port']}/v1"
+        if _llm_healthy(port):
+            return f"http://127.0.0.1:{port}/v1"
         time.sleep(0.25)
     raise RuntimeError("The model worker did not become ready in time.")
 
 
+def wait_for_llm_worker(proc: subprocess.Popen, timeout: float = 300) -> str:
+    info = json.loads(_llm_info_path().read_text())
+    try:
+        return _wait_healthy(info["pid"], info["port"], timeout)
+    finally:
+        proc.poll()  # reap it if it died
+
+
 def ensure_llm_worker() -> str:
-    """The base URL of the embedded model worker, starting one (detached) if none is up."""
+    """The base URL of the embedded model worker, starting one (detached) if none is up.
+
+    A worker that is alive but still loading (or requantising the model on its
+    first start) is waited for, never started twice.
+    """
     url = running_llm_worker()
     if url:
         return url
     with _locked("llm"):
-        url = running_llm_worker()
-        if url:
-            return url
+        try:
+            info = json.loads(_llm_info_path().read_text())
+        except (OSError, ValueError):
+            info = None
+        if info and _alive(info["pid"]):
+            return _wait_healthy(info["pid"], info["port"], timeout=300)
         return wait_for_llm_worker(spawn_llm_worker(detached=True))
 
 

@@ -8,6 +8,15 @@ from .base import ParseContext, ParsedDocument, Section, title_from_name
 from .text import read_text
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# Inline markup that readers should not see in quotes: **bold**, __bold__, `code`, [text](url).
+_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+
+
+def plain(line: str) -> str:
+    return _LINK.sub(r"\1", _EMPHASIS.sub(r"\2", line))
+
+
 _FENCE = re.compile(r"^(```|~~~)")
 
 
@@ -30,7 +39,7 @@ def sections_from_markdown(text: str) -> tuple[str | None, list[Section]]:
             in_fence = not in_fence
         match = None if in_fence else _HEADING.match(line)
         if match is None:
-            buffer.append(line)
+            buffer.append(line if in_fence else plain(line))
             continue
         flush()
         level, heading = len(match.group(1)), match.group(2).strip()

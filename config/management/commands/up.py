@@ -22,6 +22,35 @@ DEMO_USERS = (
 )
 
 
+CELERY_WORKER = [
+    "celery",
+    "-A",
+    "config",
+    "worker",
+    "--loglevel=WARNING",
+    "--concurrency=1",
+    "--hostname=docent@%h",
+]
+
+
+def daphne(host: str, port: int) -> list[str]:
+    return [
+        "daphne",
+        "-b",
+        host,
+        "-p",
+        str(port),
+        "--access-log",
+        os.devnull,
+        "config.asgi:application",
+    ]
+
+
+def _start(module_args: list[str]) -> subprocess.Popen:
+    """Run `python -m <module> ...` from the project folder with this interpreter."""
+    return subprocess.Popen([sys.executable, "-m", *module_args], cwd=settings.BASE_DIR)
+
+
 class Command(BaseCommand):
     help = (
         "Run Docent: migrate, demo users and documents, then the model worker, Celery and Daphne."
@@ -38,63 +67,31 @@ class Command(BaseCommand):
         started = time.monotonic()
         call_command("migrate", interactive=False, verbosity=0)
         children: list[tuple[str, subprocess.Popen]] = []
-        python = sys.executable
-        manage = str(settings.BASE_DIR / "manage.py")
         try:
+            llm = None
             if not settings.LLM_BASE_URL and embedded.running_llm_worker() is None:
-                children.append(("model worker", embedded.spawn_llm_worker(detached=False)))
-            children.append(
-                (
-                    "worker",
-                    subprocess.Popen(
-                        [
-                            python,
-                            "-m",
-                            "celery",
-                            "-A",
-                            "config",
-                            "worker",
-                            "--loglevel=WARNING",
-                            "--concurrency=1",
-                            "--hostname=docent@%h",
-                        ],
-                        cwd=settings.BASE_DIR,
-                    ),
-                )
-            )
+                llm = embedded.spawn_llm_worker(detached=False)
+                children.append(("model worker", llm))
+            children.append(("worker", _start(CELERY_WORKER)))
             if not no_demo:
                 self._demo()
-            children.append(
-                (
-                    "web",
-                    subprocess.Popen(
-                        [
-                            python,
-                            "-m",
-                            "daphne",
-                            "-b",
-                            host,
-                            "-p",
-                            str(port),
-                            "--access-log",
-                            os.devnull,
-                            "config.asgi:application",
-                        ],
-                        cwd=settings.BASE_DIR,
-                    ),
+            if llm is not None:
+                self.stdout.write(
+                    "waiting for the model worker (its first start prepares the model)…"
                 )
-            )
+                embedded.wait_for_llm_worker(llm)
+            children.append(("web", _start(daphne(host, port))))
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"\nDocent is up in {time.monotonic() - started:.0f} s: open http://{host}:{port}"
-                    "  (Ctrl-C stops everything)\n"
+                    f"\nDocent is up in {time.monotonic() - started:.0f} s: "
+                    f"open http://{host}:{port}  (Ctrl-C stops everything)\n"
                 )
             )
             self._watch(children)
         except KeyboardInterrupt:
             pass
         finally:
-            self._stop(children, manage)
+            self._stop(children)
 
     def _demo(self) -> None:
         from accounts.services import user_ensure
@@ -124,7 +121,7 @@ class Command(BaseCommand):
                     return
             time.sleep(0.5)
 
-    def _stop(self, children: list[tuple[str, subprocess.Popen]], manage: str) -> None:
+    def _stop(self, children: list[tuple[str, subprocess.Popen]]) -> None:
         self.stdout.write("stopping…")
         for _, proc in reversed(children):
             if proc.poll() is None:
