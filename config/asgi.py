@@ -1,4 +1,4 @@
-"""ASGI entry point: Django over HTTP, the chat consumer over websockets.
+"""ASGI entry point: Django over HTTP; the chat and Knowledge-page consumers over websockets.
 
 Websockets carry cookies, so a browser's socket must come from one of our own
 pages (Origin checked against ALLOWED_HOSTS). Bots authenticate with a bearer
@@ -16,12 +16,17 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+import chatbot.routing  # noqa: E402
+import knowledge.routing  # noqa: E402
 from accounts.websocket import websocket_auth_stack  # noqa: E402
-from chatbot.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": websocket_auth_stack(URLRouter(websocket_urlpatterns)),
+        "websocket": websocket_auth_stack(
+            URLRouter(
+                chatbot.routing.websocket_urlpatterns + knowledge.routing.websocket_urlpatterns
+            )
+        ),
     }
 )

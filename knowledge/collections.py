@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import Group
 from django.utils.text import slugify
 
@@ -22,4 +24,25 @@ def collection_ensure(
     for group_name in groups:
         group, _ = Group.objects.get_or_create(name=group_name)
         collection.groups.add(group)
+    return collection
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:40] or "collection"
+    slug, n = base, 1
+    while Collection.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def collection_create(
+    *, name: str, is_public: bool, groups: Iterable[Group] = (), description: str = ""
+) -> Collection:
+    """A new collection with its audience. A private one without groups is readable by no one
+    until a group is added (the Knowledge page says so)."""
+    collection = Collection.objects.create(
+        slug=_unique_slug(name), name=name, description=description, is_public=is_public
+    )
+    collection.groups.set(groups)
     return collection

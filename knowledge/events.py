@@ -1,12 +1,21 @@
-"""Progress events for the Knowledge page, sent over the channel layer after commit."""
+"""Progress events for the Knowledge page, sent over the channel layer after commit.
+
+`DocumentProgress` is the one message the /ws/knowledge/ socket sends (knowledge.consumers
+forwards it unchanged); `server_message` validates it strictly in tests, as the chat
+protocol's messages are.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Literal, TypedDict
+from typing import Literal
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from pydantic import ConfigDict, TypeAdapter, with_config
+
+# pydantic reads typing.TypedDict only from Python 3.12 on.
+from typing_extensions import TypedDict
 
 from knowledge.models import Document
 
@@ -15,6 +24,7 @@ log = logging.getLogger(__name__)
 DOCUMENTS_GROUP = "knowledge.documents"
 
 
+@with_config(ConfigDict(extra="forbid"))
 class DocumentProgress(TypedDict):
     type: Literal["document.progress"]
     document: int
@@ -26,6 +36,9 @@ class DocumentProgress(TypedDict):
     chunks: int
     version: int
     error: str
+
+
+server_message: TypeAdapter[DocumentProgress] = TypeAdapter(DocumentProgress)
 
 
 def progress_message(document: Document, *, status: str | None = None) -> DocumentProgress:

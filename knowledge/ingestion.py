@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 class UploadRejected(Exception):
-    """The file is refused before it is stored; the message says why."""
+    """The file is refused before it is stored; the message says why (without the name)."""
 
 
 @dataclass(frozen=True)
@@ -45,13 +45,21 @@ class UploadResult:
 # --- Upload -----------------------------------------------------------------------------------
 
 
+def human_size(size: int) -> str:
+    """50 MB, 1.5 MB, 12 KB, 900 bytes: limits and sizes as people read them."""
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
+
+
 def _copy_and_hash(source: BinaryIO, target: BinaryIO) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
     for block in iter(lambda: source.read(1024 * 1024), b""):
         size += len(block)
         if size > settings.UPLOAD_MAX_BYTES:
             raise UploadRejected(
-                f"The file is larger than the limit of {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB."
+                f"The file is larger than the limit of {human_size(settings.UPLOAD_MAX_BYTES)}."
             )
         digest.update(block)
         target.write(block)
@@ -72,13 +80,14 @@ def document_upload(
     """
     original_name = Path(original_name).name[:500]
     if Path(original_name).suffix.lower() not in SUPPORTED_EXTENSIONS:
+        kind = Path(original_name).suffix.lower() or "without an extension"
         raise UploadRejected(
-            f"{original_name}: unsupported file type. Docent reads {', '.join(SUPPORTED_EXTENSIONS)}."
+            f"Unsupported file type ({kind}). Docent reads {', '.join(SUPPORTED_EXTENSIONS)}."
         )
     with tempfile.TemporaryFile() as spool:
         sha256, size = _copy_and_hash(content, spool)
         if size == 0:
-            raise UploadRejected(f"{original_name}: the file is empty.")
+            raise UploadRejected("The file is empty.")
         duplicate = Document.objects.filter(collection=collection, sha256=sha256).first()
         if duplicate is not None:
             return UploadResult(document=duplicate, outcome="duplicate")
@@ -137,18 +146,29 @@ def _document_lock(document_id: int) -> Iterator[bool]:
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [0x6B6E, document_id])
 
 
+class _Superseded(Exception):
+    """A newer version was uploaded, or the document deleted, while this one was ingested."""
+
+
 def _set_progress(document: Document, status: DocumentStatus, progress: int) -> None:
+    """Record and announce progress; stop early if the version was replaced or deleted."""
     document.status, document.progress = status, progress
-    Document.objects.filter(pk=document.pk, version=document.version).update(
+    updated = Document.objects.filter(pk=document.pk, version=document.version).update(
         status=status, progress=progress, updated_at=timezone.now()
     )
+    if not updated:
+        raise _Superseded
     events.publish(events.progress_message(document))
 
 
 def document_ingest(
     *, document_id: int, version: int, on_stage: Callable[[str], None] | None = None
 ) -> str:
-    """Ingest one version of a document. Returns what happened: ready, failed, skipped or busy."""
+    """Ingest one version of a document. Returns what happened: ready, failed, skipped or busy.
+
+    `on_stage` is called with "parsing", "chunking", "embedding" and "storing" as each
+    stage starts (the benchmark times stages with it).
+    """
     with _document_lock(document_id) as acquired:
         if not acquired:
             return "busy"
@@ -163,7 +183,7 @@ def document_ingest(
         document = Document.objects.select_related("collection").get(pk=document_id)
         events.publish(events.progress_message(document))
         try:
-            _run_pipeline(document, on_stage=on_stage)
+            _run_pipeline(document, on_stage=on_stage or (lambda stage: None))
         except ParseError as exc:
             _fail(document, str(exc))
             return "failed"
@@ -172,41 +192,52 @@ def document_ingest(
         return "ready"
 
 
-class _Superseded(Exception):
-    """A newer version was uploaded while this one was being ingested."""
-
-
-def _run_pipeline(document: Document, *, on_stage: Callable[[str], None] | None) -> None:
+def _run_pipeline(document: Document, *, on_stage: Callable[[str], None]) -> None:
     from knowledge.embeddings import embed_passages
     from knowledge.parsers.sandbox import parse_file
 
+    on_stage("parsing")
+    if not document.file.storage.exists(document.file.name):
+        # Deleted (files go after the commit) or replaced since this task was queued.
+        if not Document.objects.filter(pk=document.pk, version=document.version).exists():
+            raise _Superseded
+        raise ParseError("The stored file is missing; upload it again.")
     parsed = parse_file(
         path=Path(document.file.path),
         original_name=document.original_name,
         timeout=settings.PARSE_TIMEOUT_SECONDS,
         memory_bytes=settings.PARSE_MEMORY_BYTES,
     )
+    on_stage("chunking")
     _set_progress(document, DocumentStatus.CHUNKING, 30)
     drafts = chunk_document(
         parsed, tokens=settings.CHUNK_TOKENS, overlap=settings.CHUNK_OVERLAP_TOKENS
     )
     if not drafts:
         raise ParseError("No text could be found in the file.")
+    on_stage("embedding")
     _set_progress(document, DocumentStatus.EMBEDDING, 40)
-    vectors = []
-    batch = max(1, settings.EMBEDDING_BATCH_SIZE * 4)
-    for start in range(0, len(drafts), batch):
-        vectors.extend(embed_passages([d.embedding_text for d in drafts[start : start + batch]]))
-        _set_progress(
-            document, DocumentStatus.EMBEDDING, 40 + int(55 * (start + batch) / len(drafts))
-        )
+    # Windows of texts of like length, longest first, as one encode call would sort them:
+    # batches waste no time on padding, and progress still moves window by window.
+    order = sorted(range(len(drafts)), key=lambda i: len(drafts[i].embedding_text), reverse=True)
+    vectors: list = [None] * len(drafts)
+    window = max(1, settings.EMBEDDING_BATCH_SIZE * 4)
+    for start in range(0, len(order), window):
+        ids = order[start : start + window]
+        for i, vector in zip(
+            ids, embed_passages([drafts[i].embedding_text for i in ids]), strict=True
+        ):
+            vectors[i] = vector
+        done = min(start + window, len(drafts))
+        _set_progress(document, DocumentStatus.EMBEDDING, 40 + 55 * done // len(drafts))
+    on_stage("storing")
     _store(document, title=parsed.title, drafts=drafts, vectors=vectors)
 
 
 def _store(document: Document, *, title: str, drafts: list[ChunkDraft], vectors: list) -> None:
     with transaction.atomic():
-        current = Document.objects.select_for_update().get(pk=document.pk)
-        if current.version != document.version:
+        current = Document.objects.select_for_update().filter(pk=document.pk).first()
+        if current is None or current.version != document.version:
             raise _Superseded
         Chunk.objects.filter(document=current).delete()
         Chunk.objects.bulk_create(

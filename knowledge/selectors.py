@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from knowledge.models import Collection, Document
@@ -46,3 +47,43 @@ def document_get_for_user(*, user, pk: int) -> Document:  # type: ignore[no-unty
     if document is None:
         raise Http404("No such document.")
     return document
+
+
+def is_knowledge_manager(user) -> bool:  # type: ignore[no-untyped-def]
+    """Staff manage every collection: create them, upload to and delete from them."""
+    return bool(user is not None and user.is_authenticated and user.is_active and user.is_staff)
+
+
+def collections_for_manager() -> QuerySet[Collection]:
+    """Every collection with its groups and documents (the Knowledge page)."""
+    return Collection.objects.prefetch_related(
+        "groups", Prefetch("documents", queryset=Document.objects.order_by("original_name"))
+    )
+
+
+def collection_get_for_manager(*, user, pk: int) -> Collection:  # type: ignore[no-untyped-def]
+    """Any collection (with its documents), for staff; PermissionDenied for everyone else."""
+    if not is_knowledge_manager(user):
+        raise PermissionDenied("Only staff manage collections.")
+    collection = collections_for_manager().filter(pk=pk).first()
+    if collection is None:
+        raise Http404("No such collection.")
+    return collection
+
+
+def document_get_for_manager(*, user, pk: int) -> Document:  # type: ignore[no-untyped-def]
+    """Any document, for staff; PermissionDenied for everyone else, 404 if there is none."""
+    if not is_knowledge_manager(user):
+        raise PermissionDenied("Only staff manage documents.")
+    document = Document.objects.select_related("collection").filter(pk=pk).first()
+    if document is None:
+        raise Http404("No such document.")
+    return document
+
+
+def document_get_status_for_user(*, user, pk: int) -> Document:  # type: ignore[no-untyped-def]
+    """A document's ingest status: staff see every document (as on the Knowledge page),
+    everyone else only the documents they may read."""
+    if is_knowledge_manager(user):
+        return document_get_for_manager(user=user, pk=pk)
+    return document_get_for_user(user=user, pk=pk)

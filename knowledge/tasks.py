@@ -5,12 +5,18 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from celery.exceptions import MaxRetriesExceededError
 from celery.signals import worker_ready
 from django.db import InterfaceError, OperationalError
 
 from knowledge import ingestion
 
 log = logging.getLogger(__name__)
+
+# A document whose lock is held is being ingested elsewhere, or its worker died and
+# PostgreSQL has not yet dropped that session: look again later, when it is done or free.
+BUSY_RETRY_SECONDS = 60
+BUSY_MAX_RETRIES = 30
 
 
 @shared_task(
@@ -23,7 +29,7 @@ log = logging.getLogger(__name__)
 )
 def ingest_document(self, document_id: int, version: int) -> str:  # type: ignore[no-untyped-def]
     try:
-        return ingestion.document_ingest(document_id=document_id, version=version)
+        outcome = ingestion.document_ingest(document_id=document_id, version=version)
     except (OperationalError, InterfaceError):
         raise  # transient: retried by Celery
     except Exception as exc:
@@ -34,6 +40,13 @@ def ingest_document(self, document_id: int, version: int) -> str:  # type: ignor
             reason=f"Docent could not process this file ({type(exc).__name__}). The error was logged.",
         )
         return "failed"
+    if outcome == "busy":
+        try:
+            raise self.retry(countdown=BUSY_RETRY_SECONDS, max_retries=BUSY_MAX_RETRIES)
+        except MaxRetriesExceededError:
+            # Still pending in the database: the next worker to start queues it again.
+            log.warning("document %s v%s stayed locked; giving up for now", document_id, version)
+    return outcome
 
 
 @worker_ready.connect

@@ -66,8 +66,10 @@ def write_xlsx(path: Path) -> Path:
 def write_pages_pdf(path: Path, pages: int = 3, title: str = "Expense guide") -> Path:
     write_pdf(
         path,
-        [[f"Page {n} of the expense guide.", f"Receipts rule number {n} applies."] for n in
-         range(1, pages + 1)],
+        [
+            [f"Page {n} of the expense guide.", f"Receipts rule number {n} applies."]
+            for n in range(1, pages + 1)
+        ],
         title=title,
     )
     return path

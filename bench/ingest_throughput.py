@@ -1,0 +1,226 @@
+"""Ingest throughput on a generated corpus, and the embedding stage against plain encode.
+
+Generates a few hundred pages (Markdown with headings, and real PDFs written by
+tests/support/pdfwriter.py) in a temporary folder, ingests them synchronously
+(knowledge.ingestion: upload, then document_ingest in this process) into a
+throwaway collection, and prints:
+
+- pages/s and chunks/s for the whole pipeline (parse in the sandbox, chunk,
+  embed, store);
+- the embedding stage's chunks/s (from "embedding" to "storing", as
+  document_ingest reports its stages: batching, progress updates and events
+  included) against the same chunk texts through plain
+  `SentenceTransformer.encode`, one call per round, in the same run, and their
+  ratio. The files are ingested in rounds (--rounds) with the plain encode of
+  each round's chunks right after it, so load from neighbours on a shared
+  machine falls on both sides alike.
+
+A Markdown "page" is 2,000 characters; a PDF page is a page. The collection is
+deleted afterwards. Figures only, never pass/fail. Runs on the embedded stack
+of DOCENT_VAR_DIR (default var/), in a database of its own (DOCENT_DB_NAME,
+default docent_bench), so demo data is left alone.
+
+    .venv/bin/python bench/ingest_throughput.py [--pages 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DOCENT_DB_NAME", "docent_bench")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+from knowledge.embeddings import get_model, get_tokenizer  # noqa: E402
+from knowledge.ingestion import document_delete, document_ingest, document_upload  # noqa: E402
+from knowledge.models import Chunk, Collection, Document  # noqa: E402
+from tests.support.pdfwriter import write_pdf  # noqa: E402
+
+PAGE_CHARS = 2_000
+PAGES_PER_FILE = 5
+TOPICS = ["Travel", "Expenses", "Security", "Onboarding", "Benefits", "Facilities", "Payroll"]
+# Sentences built from plain policy English, so texts tokenise like real documents do.
+WHO = ["Employees", "Managers", "New starters", "Contractors", "The finance team", "Team leads"]
+MUST = ["must", "should", "may", "are expected to", "need to"]
+WHAT = [
+    "submit the expense report",
+    "book flights through the travel desk",
+    "keep every receipt",
+    "lock their screen when they leave the desk",
+    "ask their manager before buying equipment",
+    "report a lost badge to the front desk",
+    "use the approved hotel list",
+    "record their working hours",
+    "complete the security training",
+    "return the laptop on their last day",
+]
+WHEN = [
+    "within {n} days",
+    "before the end of the month",
+    "at least {n} days ahead",
+    "unless the director agrees otherwise",
+    "when the amount is over {n}0 euros",
+    "as described in section {n}",
+]
+
+
+def sentence(rng: random.Random) -> str:
+    when = rng.choice(WHEN).format(n=rng.randint(2, 30))
+    return f"{rng.choice(WHO)} {rng.choice(MUST)} {rng.choice(WHAT)} {when}."
+
+
+def paragraph(rng: random.Random, chars: int) -> str:
+    out: list[str] = []
+    while sum(len(s) + 1 for s in out) < chars:
+        out.append(sentence(rng))
+    return " ".join(out)
+
+
+def write_markdown(path: Path, rng: random.Random, pages: int) -> None:
+    topic = rng.choice(TOPICS)
+    parts = [f"# {topic} policy {path.stem}"]
+    for page in range(pages):
+        parts.append(f"## Part {page + 1}")
+        for sub in range(3):
+            parts.append(f"### Rule {page + 1}.{sub + 1}")
+            parts.append(paragraph(rng, PAGE_CHARS // 3))
+    path.write_text("\n\n".join(parts) + "\n")
+
+
+def write_pdf_file(path: Path, rng: random.Random, pages: int) -> None:
+    body = [_lines(paragraph(rng, PAGE_CHARS))[:50] for _ in range(pages)]
+    write_pdf(path, body, title=f"{rng.choice(TOPICS)} guide {path.stem}")
+
+
+def _lines(text: str) -> list[str]:
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if len(line) + len(word) + 1 > 85:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return [*lines, line]
+
+
+def generate(folder: Path, pages: int) -> list[tuple[Path, int]]:
+    """About 80 % of the pages as Markdown, 20 % as PDF; returns (file, pages) pairs."""
+    rng = random.Random(7)
+    corpus: list[tuple[Path, int]] = []
+    pdf_pages = pages // 5
+    for n in range(0, pages - pdf_pages, PAGES_PER_FILE):
+        count = min(PAGES_PER_FILE, pages - pdf_pages - n)
+        write_markdown(folder / f"policy-{n:04d}.md", rng, count)
+        corpus.append((folder / f"policy-{n:04d}.md", count))
+    for n in range(0, pdf_pages, PAGES_PER_FILE):
+        count = min(PAGES_PER_FILE, pdf_pages - n)
+        write_pdf_file(folder / f"guide-{n:04d}.pdf", rng, count)
+        corpus.append((folder / f"guide-{n:04d}.pdf", count))
+    return corpus
+
+
+def embedding_text(heading: str, text: str) -> str:
+    # As knowledge.chunking.ChunkDraft.embedding_text: the heading path is embedded too.
+    return f"{heading}\n{text}" if heading else text
+
+
+def ingest(path: Path, collection: Collection, stage_seconds: dict[str, float]) -> int:
+    """Upload and ingest one file here; add the time of each stage to stage_seconds."""
+    with path.open("rb") as content:
+        document = document_upload(
+            collection=collection, content=content, original_name=path.name, enqueue=False
+        ).document
+    marks: list[tuple[str, float]] = []
+    outcome = document_ingest(
+        document_id=document.pk,
+        version=document.version,
+        on_stage=lambda stage: marks.append((stage, time.perf_counter())),
+    )
+    finished = time.perf_counter()
+    if outcome != "ready":
+        print(f"warning: {path.name} was {outcome}", file=sys.stderr)
+    for (stage, at), (_, until) in zip(marks, [*marks[1:], ("end", finished)], strict=True):
+        stage_seconds[stage] += until - at
+    return document.pk
+
+
+def chunk_texts(document_ids: list[int]) -> list[str]:
+    """The texts the pipeline embedded for these documents, as it embedded them."""
+    rows = Chunk.objects.filter(document_id__in=document_ids).order_by("document", "position")
+    return [embedding_text(h, t) for h, t in rows.values_list("heading", "text")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=10)
+    args = parser.parse_args()
+
+    call_command("migrate", verbosity=0)
+    model = get_model()
+    get_tokenizer()
+    model.encode(["warm up"] * 8, show_progress_bar=False)  # first-call costs stay out of both
+
+    collection = Collection.objects.create(
+        slug=f"bench-{uuid.uuid4().hex[:8]}", name="Ingest benchmark (throwaway)"
+    )
+    stage_seconds: dict[str, float] = defaultdict(float)
+    plain = total = 0.0
+    chunks = 0
+    try:
+        with tempfile.TemporaryDirectory(prefix="docent-bench-") as tmp:
+            corpus = generate(Path(tmp), args.pages)
+            # Rounds: the pipeline and the plain encode take turns, so a neighbour's load on
+            # this shared machine weighs on both alike rather than on whichever ran last.
+            for round_files in (corpus[i :: args.rounds] for i in range(args.rounds)):
+                started = time.perf_counter()
+                ids = [ingest(path, collection, stage_seconds) for path, _ in round_files]
+                total += time.perf_counter() - started
+                texts = chunk_texts(ids)
+                chunks += len(texts)
+                started = time.perf_counter()
+                model.encode(
+                    texts,
+                    batch_size=settings.EMBEDDING_BATCH_SIZE,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+                plain += time.perf_counter() - started
+    finally:
+        for document in Document.objects.filter(collection=collection):
+            document_delete(document=document)
+        collection.delete()
+
+    pages = sum(count for _, count in corpus)
+    pipeline_rate = chunks / stage_seconds["embedding"]
+    plain_rate = chunks / plain
+    print(f"corpus          {len(corpus)} files, {pages} pages, {chunks} chunks")
+    print(f"total           {total:.1f} s")
+    print(f"pages/s         {pages / total:.2f}")
+    print(f"chunks/s        {chunks / total:.2f}")
+    for stage in ("parsing", "chunking", "embedding", "storing"):
+        print(f"stage {stage:<10}{stage_seconds[stage]:.1f} s")
+    print(f"embed chunks/s  {pipeline_rate:.2f} (pipeline stage)")
+    print(f"plain chunks/s  {plain_rate:.2f} (SentenceTransformer.encode, one call a round)")
+    print(f"embed ratio     {pipeline_rate / plain_rate:.2f}")
+
+
+if __name__ == "__main__":
+    main()

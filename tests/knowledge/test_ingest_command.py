@@ -1,0 +1,62 @@
+"""`manage.py ingest ... --json`: the contract tools outside the code rely on."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+
+from knowledge.models import Collection
+from tests.support import files
+
+pytestmark = pytest.mark.django_db
+
+KEYS = {"path", "document", "status", "chunks", "error"}
+
+
+def ingest(*args: str) -> tuple[int, list[dict]]:
+    """Run the command; return (exit status, the JSON lines it printed)."""
+    out = io.StringIO()
+    code = 0
+    try:
+        call_command("ingest", *args, "--sync", "--json", stdout=out)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    return code, [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_it_prints_one_json_line_per_file_and_fails_when_any_file_failed(tmp_path):  # type: ignore[no-untyped-def]
+    folder = tmp_path / "policies"
+    (folder / "nested").mkdir(parents=True)
+    files.write_markdown(folder / "travel.md")
+    files.write_pages_pdf(folder / "nested" / "guide.pdf", pages=2)
+    (folder / "notes.docx").write_text("not really a Word document")
+    (folder / "empty.md").write_bytes(b"")
+
+    code, rows = ingest(str(folder), "--collection", "policies", "--public")
+
+    assert code == 1
+    assert all(set(row) == KEYS for row in rows)
+    by_name = {row["path"].rsplit("/", 1)[-1]: row for row in rows}
+    assert sorted(by_name) == ["empty.md", "guide.pdf", "notes.docx", "travel.md"]
+    for name in ("travel.md", "guide.pdf"):
+        assert by_name[name]["status"] == "ready"
+        assert by_name[name]["chunks"] > 0 and by_name[name]["error"] == ""
+        assert isinstance(by_name[name]["document"], int)
+    assert by_name["notes.docx"]["status"] == "failed"
+    assert "contains plain text" in by_name["notes.docx"]["error"]
+    assert (by_name["empty.md"]["status"], by_name["empty.md"]["document"]) == ("failed", None)
+    assert by_name["empty.md"]["error"] == "The file is empty."
+    assert Collection.objects.get(slug="policies").is_public
+
+
+def test_a_second_run_reports_duplicates_and_succeeds(tmp_path):  # type: ignore[no-untyped-def]
+    path = files.write_markdown(tmp_path / "travel.md")
+    _, [first] = ingest(str(path), "--collection", "policies")
+
+    code, [again] = ingest(str(path), "--collection", "policies")
+
+    assert code == 0
+    assert again == {**first, "status": "duplicate"}
