@@ -54,8 +54,14 @@ def get_tokenizer() -> Tokenizer:
 
     path = Path(model_path()) / "tokenizer.json"
     if path.exists():
-        return Tokenizer.from_file(str(path))
-    return get_model().tokenizer.backend_tokenizer
+        tokenizer = Tokenizer.from_file(str(path))
+    else:
+        tokenizer = Tokenizer.from_str(get_model().tokenizer.backend_tokenizer.to_str())
+    # The saved tokenizer pads and truncates to 128 for batching; counting needs neither,
+    # or every text would measure exactly 128 tokens.
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
 
 
 def max_tokens() -> int:

@@ -31,3 +31,10 @@ def test_passages_are_added_best_first_until_the_budget_is_spent() -> None:
 def test_the_best_passage_always_goes_in_trimmed_to_fit() -> None:
     chosen = fit_to_budget([hit("word " * 1000)], tokens=50)
     assert len(chosen) == 1 and estimate_tokens(chosen[0].text) <= 50
+
+
+def test_chunk_budgets_are_counted_without_padding_or_truncation() -> None:
+    from knowledge.chunking import _count_tokens
+
+    assert _count_tokens("hello world") == 2
+    assert _count_tokens("word " * 400) == 400
