@@ -1,0 +1,27 @@
+"""When nothing relevant is found, Docent says so (and where it looked) instead of inventing."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from chatbot.answering import DoneEvent, TokenEvent, answer_question
+from tests.support.corpus import HANDBOOK_VACATION, ingest_text
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_off_topic_question_is_refused_from_the_scores_without_the_model(handbook, dave, settings) -> None:  # type: ignore[no-untyped-def]
+    ingest_text(handbook, "vacation.md", HANDBOOK_VACATION)
+    settings.LLM_BASE_URL = "http://127.0.0.1:9/v1"  # nothing listens: calling the model would fail
+
+    async def run() -> list:
+        return [e async for e in answer_question(user=dave, question="How do I bake sourdough bread?", save=False)]
+
+    events = asyncio.run(run())
+    done = events[-1]
+    assert isinstance(done, DoneEvent)
+    assert done.sources == [] and not done.cached
+    assert "could not find" in done.answer and "Employee handbook" in done.answer
+    assert "".join(e.text for e in events if isinstance(e, TokenEvent)) == done.answer
