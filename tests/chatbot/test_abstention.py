@@ -9,7 +9,7 @@ import pytest
 from chatbot.answering import DoneEvent, TokenEvent, answer_question
 from tests.support.corpus import HANDBOOK_VACATION, ingest_text
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_an_off_topic_question_is_refused_from_the_scores_without_the_model(handbook, dave, settings) -> None:  # type: ignore[no-untyped-def]
