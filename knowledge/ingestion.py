@@ -9,6 +9,7 @@ old version or the new one, never a mix.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import tempfile
@@ -19,7 +20,7 @@ from typing import BinaryIO, Literal
 
 from django.conf import settings
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -88,38 +89,71 @@ def document_upload(
         sha256, size = _copy_and_hash(content, spool)
         if size == 0:
             raise UploadRejected("The file is empty.")
-        duplicate = Document.objects.filter(collection=collection, sha256=sha256).first()
+        # A failed document's bytes may be sent again: that is a retry, not a duplicate.
+        duplicate = (
+            Document.objects.filter(collection=collection, sha256=sha256)
+            .exclude(status=DocumentStatus.FAILED)
+            .first()
+        )
         if duplicate is not None:
             return UploadResult(document=duplicate, outcome="duplicate")
-        spool.seek(0)
-        with transaction.atomic():
-            document = (
-                Document.objects.select_for_update()
-                .filter(collection=collection, original_name=original_name)
-                .first()
-            )
-            if document is None:
-                document = Document(collection=collection, original_name=original_name, version=0)
-            document.version += 1
-            document.sha256, document.size = sha256, size
-            document.status, document.progress, document.error = DocumentStatus.QUEUED, 0, ""
-            document.attempts = 0
-            document.uploaded_by = uploaded_by
-            document.file.save(original_name, File(spool, name=original_name), save=False)
-            document.save()
-            DocumentVersion.objects.create(
-                document=document,
-                version=document.version,
-                sha256=sha256,
-                size=size,
-                file=document.file.name,
-                uploaded_by=uploaded_by,
-            )
-            message = events.progress_message(document)
-            transaction.on_commit(lambda: events.publish(message))
-            if enqueue:
-                _enqueue_on_commit(document)
+        store = functools.partial(
+            _version_store,
+            collection=collection,
+            spool=spool,
+            original_name=original_name,
+            sha256=sha256,
+            size=size,
+            uploaded_by=uploaded_by,
+            enqueue=enqueue,
+        )
+        try:
+            document = store()
+        except IntegrityError:
+            # Two uploads of one new name raced; the loser becomes the next version.
+            document = store()
     return UploadResult(document=document, outcome="queued")
+
+
+def _version_store(
+    *,
+    collection: Collection,
+    spool: BinaryIO,
+    original_name: str,
+    sha256: str,
+    size: int,
+    uploaded_by,  # type: ignore[no-untyped-def]
+    enqueue: bool,
+) -> Document:
+    spool.seek(0)
+    with transaction.atomic():
+        document = (
+            Document.objects.select_for_update()
+            .filter(collection=collection, original_name=original_name)
+            .first()
+        )
+        if document is None:
+            document = Document(collection=collection, original_name=original_name, version=0)
+        document.version += 1
+        document.sha256, document.size = sha256, size
+        document.status, document.progress, document.error = DocumentStatus.QUEUED, 0, ""
+        document.attempts = 0
+        document.uploaded_by = uploaded_by
+        document.file.save(original_name, File(spool, name=original_name), save=False)
+        document.save()
+        DocumentVersion.objects.create(
+            document=document,
+            version=document.version,
+            sha256=sha256,
+            size=size,
+            file=document.file.name,
+            uploaded_by=uploaded_by,
+        )
+        message = events.progress_message(document)
+        transaction.on_commit(lambda: events.publish(message))
+        if enqueue:
+            _enqueue_on_commit(document)
+    return document
 
 
 def _enqueue_on_commit(document: Document) -> None:

@@ -242,3 +242,16 @@ def test_an_ingest_cut_short_mid_way_is_finished_by_the_next_attempt(tmp_path, h
     assert positions == list(range(document.chunk_count))
     assert "One." not in texts(document)
     assert document.attempts == 1
+
+
+def test_sending_a_failed_documents_bytes_again_retries_it(tmp_path, handbook):  # type: ignore[no-untyped-def]
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog")  # cut short
+    first = ingest(handbook, broken)
+    assert first.status == DocumentStatus.FAILED and first.error
+
+    with broken.open("rb") as content:
+        again = document_upload(collection=handbook, content=content, original_name="broken.pdf", enqueue=False)
+
+    assert again.outcome == "queued"
+    assert again.document.pk == first.pk and again.document.version == 2
