@@ -17,6 +17,9 @@ from django.db import connection, transaction
 from knowledge.selectors import ReaderScope
 
 RRF_K = 60
+# A query word in more than this share of the reader's chunks is too common to rank by
+# (swept 0.08-1.0 on the sample QA set: 0.25 and up tie at best; bench/retrieval_quality.py).
+COMMON_WORD_SHARE = 0.4
 _WORD = re.compile(r"[\w][\w'-]*", re.UNICODE)
 
 _SQL = """
@@ -30,7 +33,26 @@ WITH vec AS (
         LIMIT %(candidates)s
     ) nearest
 ),
-query AS (SELECT websearch_to_tsquery('english', %(text)s) AS q),
+words AS (
+    SELECT DISTINCT term FROM unnest(tsvector_to_array(to_tsvector('english', %(words)s))) term
+),
+-- Full-text ranking has no IDF: a word found in a large share of the reader's chunks
+-- ("work", "get") would outrank the one rare word that matters ("e-bike"). Drop those.
+frequency AS (
+    SELECT w.term,
+           (SELECT count(*) FROM knowledge_chunk c
+            WHERE c.collection_id = ANY(%(collections)s)
+              AND c.search_vector @@ quote_literal(w.term)::tsquery) AS chunks
+    FROM words w
+),
+total AS (SELECT count(*) AS chunks FROM knowledge_chunk WHERE collection_id = ANY(%(collections)s)),
+query AS (
+    SELECT COALESCE(
+        (SELECT string_agg(quote_literal(f.term), ' | ')::tsquery FROM frequency f, total
+         WHERE f.chunks <= GREATEST(%(common_floor)s, total.chunks * %(common_share)s)),
+        websearch_to_tsquery('english', %(text)s)
+    ) AS q
+),
 fts AS (
     SELECT c.id, row_number() OVER (ORDER BY ts_rank_cd(c.search_vector, query.q) DESC) AS rank
     FROM knowledge_chunk c, query
@@ -95,6 +117,9 @@ def chunk_search(*, scope: ReaderScope, query: str, vector: np.ndarray, k: int =
         "vector": "[" + ",".join(f"{x:.7f}" for x in vector) + "]",
         "collections": list(scope.collection_ids),
         "text": fulltext_query(query),
+        "words": query,
+        "common_share": COMMON_WORD_SHARE,
+        "common_floor": 3,
         "candidates": max(40, k * 8),
         "rrf_k": RRF_K,
         "limit": k,
