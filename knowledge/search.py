@@ -20,6 +20,9 @@ RRF_K = 60
 # A query word in more than this share of the reader's chunks is too common to rank by
 # (swept 0.08-1.0 on the sample QA set: 0.25 and up tie at best; bench/retrieval_quality.py).
 COMMON_WORD_SHARE = 0.4
+# The full-text side's share in the fused score. It is the weaker retriever alone; at 0.5
+# Docent beat the plain baseline on all three QA sets measured (docs/quality.md).
+TEXT_WEIGHT = 0.5
 _WORD = re.compile(r"[\w][\w'-]*", re.UNICODE)
 
 _SQL = """
@@ -62,7 +65,8 @@ fts AS (
 ),
 fused AS (
     SELECT COALESCE(vec.id, fts.id) AS id,
-           COALESCE(1.0 / (%(rrf_k)s + vec.rank), 0) + COALESCE(1.0 / (%(rrf_k)s + fts.rank), 0) AS score,
+           COALESCE(1.0 / (%(rrf_k)s + vec.rank), 0)
+             + COALESCE(%(text_weight)s / (%(rrf_k)s + fts.rank), 0) AS score,
            vec.rank AS vector_rank, fts.rank AS text_rank
     FROM vec FULL OUTER JOIN fts ON vec.id = fts.id
 )
@@ -122,6 +126,7 @@ def chunk_search(*, scope: ReaderScope, query: str, vector: np.ndarray, k: int =
         "common_floor": 3,
         "candidates": max(40, k * 8),
         "rrf_k": RRF_K,
+        "text_weight": TEXT_WEIGHT,
         "limit": k,
     }
     with transaction.atomic(), connection.cursor() as cursor:

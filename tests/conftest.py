@@ -106,32 +106,27 @@ def engineering(db) -> Collection:  # type: ignore[no-untyped-def]
 # --- a real Celery worker on the test database ------------------------------------------------
 
 
-def start_worker(name: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DOCENT_DB_NAME": settings.DATABASES["default"]["NAME"],
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--concurrency=1",
-            "--loglevel=INFO",
-            f"--hostname={name}@%h",
-            "--without-gossip",
-            "--without-mingle",
-        ],
+def worker_popen(name: str, *, new_session: bool = False, **env: str) -> subprocess.Popen:
+    """A real Celery worker process on the test database and media folder."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency=1",
+         "--loglevel=INFO", f"--hostname={name}@%h", "--without-gossip", "--without-mingle"],
         cwd=ROOT,
-        env=env,
+        env={
+            **os.environ,
+            "DOCENT_DB_NAME": settings.DATABASES["default"]["NAME"],
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            **env,
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=new_session,
     )
+
+
+def start_worker(name: str) -> subprocess.Popen:
+    proc = worker_popen(name)
     deadline = time.monotonic() + 120
     for line in proc.stdout:  # type: ignore[union-attr]
         if "ready." in line:

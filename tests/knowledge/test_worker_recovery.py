@@ -11,18 +11,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from django.conf import settings
 
 from knowledge.ingestion import document_upload
 from knowledge.models import Document
-from tests.conftest import ROOT
+from tests.conftest import worker_popen
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,32 +49,7 @@ def spawn_worker(name: str, **env: str) -> Worker:
     (tests.conftest.start_worker shares pytest's process group, where killpg would
     take pytest down with it.)
     """
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--concurrency=1",
-            "--loglevel=INFO",
-            f"--hostname={name}@%h",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DOCENT_DB_NAME": settings.DATABASES["default"]["NAME"],
-            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-            **env,
-        },
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    proc = worker_popen(name, new_session=True, **env)
     worker = Worker(proc)
     deadline = time.monotonic() + 120
     for line in proc.stdout:  # type: ignore[union-attr]
