@@ -35,9 +35,13 @@ test: install browser
 test-fast: install
 	$(PY) -m pytest -m "not e2e"
 
+# Figures only, as ratios against a baseline measured in the same run; nothing passes or fails.
 bench: install
 	$(PY) bench/ingest_throughput.py
 	$(PY) bench/cache_latency.py
+	$(PY) bench/cache_threshold.py
+	$(PY) bench/retrieval_quality.py --no-misses
+	$(PY) bench/abstention.py
 
 lint: install
 	$(VENV)/bin/ruff check .
