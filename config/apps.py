@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import sys
+
 from django.apps import AppConfig
 from django.conf import settings
 
@@ -11,7 +13,8 @@ class ConfigApp(AppConfig):
     label = "docent_config"
 
     def ready(self) -> None:
-        if settings.EMBEDDED_REDIS:
+        # `down` stops what is running; starting Redis first only to stop it would be silly.
+        if settings.EMBEDDED_REDIS and sys.argv[1:2] != ["down"]:
             from config import embedded
 
             embedded.ensure_redis()
