@@ -35,7 +35,7 @@ from channels.testing import WebsocketCommunicator  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from accounts.services import token_create, user_ensure  # noqa: E402
-from chatbot import cache, protocol  # noqa: E402
+from chatbot import cache, frequent, protocol  # noqa: E402
 from config.asgi import application  # noqa: E402
 from knowledge.ingestion import document_ingest  # noqa: E402
 from knowledge.models import Document, DocumentStatus  # noqa: E402
@@ -69,7 +69,7 @@ def retire(question: str) -> None:
 
     reader = User.objects.get(username="bench-reader")
     key = cache.answer_key(question=question, scope=reader_scope(reader))
-    if not cache.answer_retire(entry_id=key.entry_id):
+    if not frequent.answer_retire(entry_id=key.entry_id):
         cache.client().delete(key.entry_key)
         cache.client().hdel(key.bucket_key, key.entry_id)
 

@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.urls import reverse
 
-from chatbot import cache, conversations, followups
+from chatbot import cache, conversations, followups, frequent
 from chatbot.grounding import ground
 from chatbot.llm import stream_chat
 from chatbot.prompts import build_messages, compact, passage_budget, stop_sequences
@@ -147,7 +147,7 @@ async def answer_question(
                 timings=watch.timings,
                 cached=True,
             )
-        cache.hit_record_later(entry_id=found.entry_id)
+        frequent.hit_record_later(entry_id=found.entry_id)
         yield DoneEvent(
             answer=found.answer,
             sources=found.sources,

@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from chatbot import cache
+from chatbot import frequent
 from chatbot.conversations import conversations_for_user
 from chatbot.models import Conversation
 
@@ -37,14 +37,14 @@ def _staff_only(request: HttpRequest) -> None:
 @require_GET
 def frequent_questions(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
-    return render(request, "chatbot/frequent.html", {"questions": cache.frequent_question_list()})
+    return render(request, "chatbot/frequent.html", {"questions": frequent.frequent_question_list()})
 
 
 @login_required
 @require_POST
 def frequent_question_retire(request: HttpRequest, entry_id: str) -> HttpResponse:
     _staff_only(request)
-    if not cache.answer_retire(entry_id=entry_id):
+    if not frequent.answer_retire(entry_id=entry_id):
         raise Http404("No such cached answer.")
     if request.htmx:  # type: ignore[attr-defined]
         return HttpResponse("")  # the row swaps out

@@ -11,7 +11,7 @@ import asyncio
 import pytest
 from django.urls import reverse
 
-from chatbot import cache
+from chatbot import cache, frequent
 from chatbot.answering import DoneEvent, TokenEvent, answer_question
 from chatbot.followups import Standalone, query_vector
 from chatbot.llm import ModelUnavailable
@@ -198,7 +198,7 @@ def test_a_change_in_a_collection_of_the_scope_retires_its_answers(
     assert lookup(dave, "how many days of vacation do full-time employees get") is None
     # carol reads the handbook too: her answers were built on it and retire with it.
     assert lookup(carol, MERIT) is None
-    assert cache.frequent_question_list() == []
+    assert frequent.frequent_question_list() == []
 
 
 def test_a_change_elsewhere_leaves_answers_alone(handbook, hr, dave) -> None:  # type: ignore[no-untyped-def]
@@ -277,7 +277,7 @@ def test_staff_see_the_frequent_questions_and_can_retire_one(handbook, hr, alice
     vacation_id = seed(dave, VACATION, VACATION_ANSWER)
     seed(carol, MERIT, MERIT_ANSWER)
     for _ in range(3):
-        cache.hit_record(entry_id=vacation_id)
+        frequent.hit_record(entry_id=vacation_id)
     client.force_login(alice)
 
     page = client.get(reverse("frequent_questions"))
