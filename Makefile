@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # llama-cpp-python builds from source; we need no multimodal support.
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 
-.PHONY: install run test test-fast browser bench lint down clean
+.PHONY: install run test test-fast test-external browser bench lint down clean
 
 install: $(STAMP)
 
@@ -34,6 +34,16 @@ test: install browser
 # Everything but the browser and the slow end-to-end paths.
 test-fast: install
 	$(PY) -m pytest -m "not e2e"
+
+# The external-service paths, against a Redis and a RabbitMQ you already run (not needed by
+# `make test`): the channel layer and cache on REDIS_URL, Celery on a second broker.
+EXTERNAL_REDIS  ?= redis://127.0.0.1:6379/5
+EXTERNAL_BROKER ?= amqp://guest:guest@127.0.0.1:5672//
+test-external: install
+	REDIS_URL=$(EXTERNAL_REDIS) DOCENT_VAR_DIR=$(CURDIR)/var/external $(PY) -m pytest -q \
+	  tests/test_walking_skeleton.py tests/chatbot/test_consumer.py tests/chatbot/test_cache.py
+	REDIS_URL=$(EXTERNAL_REDIS) CELERY_BROKER_URL=$(EXTERNAL_BROKER) DOCENT_VAR_DIR=$(CURDIR)/var/external \
+	  $(PY) -m pytest -q tests/test_walking_skeleton.py tests/knowledge/test_worker_recovery.py
 
 # Figures only, as ratios against a baseline measured in the same run; nothing passes or fails.
 bench: install
