@@ -69,9 +69,3 @@ async def stream_chat(
                     yield text
     except httpx.HTTPError as exc:
         raise ModelUnavailable(f"The model worker failed: {exc}") from exc
-
-
-async def complete(messages: list[dict], *, max_tokens: int, stop: list[str] | None = None) -> str:
-    return "".join(
-        [piece async for piece in stream_chat(messages, max_tokens=max_tokens, stop=stop)]
-    )

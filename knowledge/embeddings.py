@@ -64,10 +64,6 @@ def get_tokenizer() -> Tokenizer:
     return tokenizer
 
 
-def max_tokens() -> int:
-    return int(get_model().max_seq_length)
-
-
 def embed_passages(texts: list[str]) -> np.ndarray:
     """Normalised embeddings for many passages, in batches."""
     with _lock:
