@@ -30,6 +30,7 @@ def sentences(text: str) -> list[str]:
     for i, part in enumerate(parts):
         if part.endswith(":") and i + 1 < len(parts):
             part = f"{part} {_LIST_MARKER.sub('', parts[i + 1])}"
+        part = _LIST_MARKER.sub("", part)
         if len(part) > 12:
             joined.append(part)
     return joined
