@@ -21,7 +21,7 @@ from knowledge.search import Hit
 
 # Part of every cached answer's identity: change it when prompts or grounding change,
 # and answers made the old way stop being served.
-PROMPT_REVISION = "3"
+PROMPT_REVISION = "4"
 
 SYSTEM_FULL = (
     "You are Docent, a company assistant. Answer the question using only the numbered "
