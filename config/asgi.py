@@ -8,6 +8,7 @@ token and may omit Origin; see accounts.websocket.
 from __future__ import annotations
 
 import os
+import threading
 
 from django.core.asgi import get_asgi_application
 
@@ -30,3 +31,8 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Load the embedding model while the server starts, not on the first question (seconds).
+from knowledge.embeddings import get_model  # noqa: E402
+
+threading.Thread(target=get_model, name="embedding-warmup", daemon=True).start()

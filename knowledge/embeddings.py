@@ -31,8 +31,17 @@ def model_path() -> str:
     return str(Path(spec.submodule_search_locations[0]) / "model")
 
 
-@lru_cache(maxsize=1)
+_load_lock = threading.Lock()
+
+
 def get_model() -> SentenceTransformer:
+    """The model, loaded once even when the start-up warm-up and a first question race."""
+    with _load_lock:
+        return _load_model()
+
+
+@lru_cache(maxsize=1)
+def _load_model() -> SentenceTransformer:
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(model_path(), device="cpu", local_files_only=True)

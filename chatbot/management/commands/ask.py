@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from accounts.models import User
+from accounts.cli import reader_from_option
 from chatbot.answering import DoneEvent, TokenEvent, answer_question
 
 
@@ -25,11 +25,7 @@ class Command(BaseCommand):
     def handle(
         self, *args: object, question: str, as_json: bool, user: str | None, **options: object
     ) -> None:
-        reader = None
-        if user:
-            reader = User.objects.filter(username=user).first()
-            if reader is None:
-                raise CommandError(f"No user named {user!r}.")
+        reader = reader_from_option(user)
         streamed, done = asyncio.run(self._run(reader, question, stream=not as_json))
         if as_json:
             self.stdout.write(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.models import User
+from accounts.cli import reader_from_option
 from knowledge.evaluation import QASetError, evaluation_run, qa_load, report_text
 from knowledge.selectors import reader_scope
 
@@ -43,11 +43,7 @@ class Command(BaseCommand):
     ) -> None:
         if k < 1:
             raise CommandError("-k must be at least 1.")
-        reader = None
-        if user:
-            reader = User.objects.filter(username=user).first()
-            if reader is None:
-                raise CommandError(f"No user named {user!r}.")
+        reader = reader_from_option(user)
         path = Path(qa)
         if not path.is_file():
             raise CommandError(f"No such QA file: {qa}")

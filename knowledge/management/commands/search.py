@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from accounts.models import User
+from accounts.cli import reader_from_option
 from knowledge.embeddings import embed_query
 from knowledge.search import chunk_search
 from knowledge.selectors import reader_scope
@@ -25,11 +25,7 @@ class Command(BaseCommand):
     def handle(
         self, *args: object, query: str, as_json: bool, k: int, user: str | None, **options: object
     ) -> None:
-        reader = None
-        if user:
-            reader = User.objects.filter(username=user).first()
-            if reader is None:
-                raise CommandError(f"No user named {user!r}.")
+        reader = reader_from_option(user)
         scope = reader_scope(reader)
         queries = (line.strip() for line in sys.stdin) if query == "-" else iter([query])
         for text in queries:
