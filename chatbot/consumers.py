@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from chatbot import protocol
 from chatbot.answering import DoneEvent, answer_question
 from chatbot.llm import ModelUnavailable
+from knowledge.markup import markdown_html
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                             conversation=event.conversation,
                             standalone_question=event.standalone_question,
                             searched=event.searched,
+                            html=markdown_html(event.answer),
                         )
                     )
                     continue

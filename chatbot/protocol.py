@@ -71,6 +71,8 @@ class Done(_Message):
     conversation: int | None
     standalone_question: str
     searched: list[str]
+    # `answer` as sanitised HTML (knowledge.markup): safe to insert as markup; absent from older servers.
+    html: str | None = None
 
 
 ErrorCode = Literal[

@@ -68,6 +68,19 @@
     }
   }
 
+  // Streamed tokens are only ever text (textContent). The final answer may be shown as markup
+  // only because the server rendered and sanitised it (done.html, knowledge/markup.py).
+  function showAnswer(body, message) {
+    if (typeof message.html !== "string") {
+      body.textContent = message.answer;
+      return;
+    }
+    const template = document.createElement("template");
+    template.innerHTML = message.html;
+    body.replaceChildren(template.content);
+    body.classList.add("md");
+  }
+
   function span(text) {
     const el = document.createElement("span");
     el.className = "muted";
@@ -99,7 +112,7 @@
       current.body.textContent += message.text;
       current.item.scrollIntoView({ block: "end" });
     } else if (message.type === "done") {
-      current.body.textContent = message.answer;
+      showAnswer(current.body, message);
       renderSources(current.item, message.sources, message.cached);
       if (message.conversation && message.conversation !== conversation) {
         conversation = message.conversation;
