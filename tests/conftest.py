@@ -1,8 +1,9 @@
 """Shared fixtures: personas, a real Celery worker, and the embedded services' lifetime.
 
-Tests run against the same embedded PostgreSQL (with pgvector) and Redis that
-`make run` uses, under var/test/ (config.embedded.var_dir), started once per
-session and stopped at the end.
+Tests run against the same embedded PostgreSQL (with pgvector), Redis and model
+worker that `make run` uses, under var/test/ (config.embedded.var_dir). The
+test session is an entry point like `up`: `embedded_services` starts them once
+(PostgreSQL on the first connection) and `pytest_unconfigure` stops them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,21 @@ from knowledge.models import Collection
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session")
+def embedded_services() -> None:
+    """Redis and the model worker, once per session; setting Django up starts nothing.
+
+    Every test that uses the database gets them (through `django_db_setup`);
+    a test that needs Redis or the model without the database asks for this
+    fixture. The model worker is waited for here: the LLM client only reads
+    where it is (chatbot.llm). With REDIS_URL or LLM_BASE_URL set, those are
+    used instead and nothing is started.
+    """
+    from config import embedded
+
+    embedded.ensure_services(redis=True, llm=True)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     # Leave nothing running after the suite (CI runs on a shared machine).
     from config import embedded
@@ -38,7 +54,7 @@ def _media_in_tmp(settings, tmp_path_factory: pytest.TempPathFactory) -> None:  
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+def django_db_setup(django_db_setup, django_db_blocker, embedded_services):  # type: ignore[no-untyped-def]
     """After the suite, end worker and thread connections so the test database can be dropped."""
     yield
     with django_db_blocker.unblock():

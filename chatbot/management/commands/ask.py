@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 
 from accounts.cli import reader_from_option
 from chatbot.answering import DoneEvent, TokenEvent, answer_question
+from config import embedded
 
 
 class Command(BaseCommand):
@@ -25,6 +26,9 @@ class Command(BaseCommand):
     def handle(
         self, *args: object, question: str, as_json: bool, user: str | None, **options: object
     ) -> None:
+        # The answer cache lives in Redis; the model worker is started and waited for here,
+        # once, because the LLM client only reads where it is.
+        embedded.ensure_services(redis=True, llm=True)
         reader = reader_from_option(user)
         streamed, done = asyncio.run(self._run(reader, question, stream=not as_json))
         if as_json:

@@ -1,4 +1,8 @@
-"""Start everything on embedded defaults: database, Redis, model worker, Celery, Daphne."""
+"""Start everything on embedded defaults: database, Redis, model worker, Celery, Daphne.
+
+The entry point of a bare checkout: it starts the embedded services itself,
+then the processes that use them, and stops all of it on Ctrl-C (or SIGTERM).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,13 @@ import subprocess
 import sys
 import time
 
+import httpx
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from config import embedded
+from config.env import env_secret
 
 DEMO_USERS = (
     # username, password variable, groups, staff, superuser
@@ -46,9 +52,26 @@ def daphne(host: str, port: int) -> list[str]:
     ]
 
 
-def _start(module_args: list[str]) -> subprocess.Popen:
+def _start(module_args: list[str]) -> subprocess.Popen[bytes]:
     """Run `python -m <module> ...` from the project folder with this interpreter."""
     return subprocess.Popen([sys.executable, "-m", *module_args], cwd=settings.BASE_DIR)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _wait_web(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise CommandError(f"the web process exited with status {proc.returncode}")
+        try:
+            httpx.get(url, timeout=5)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    raise CommandError(f"the web process did not answer {url} in {timeout:.0f} s")
 
 
 class Command(BaseCommand):
@@ -65,11 +88,17 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, host: str, port: int, no_demo: bool, **options: object) -> None:
         started = time.monotonic()
-        call_command("migrate", interactive=False, verbosity=0)
-        children: list[tuple[str, subprocess.Popen]] = []
+        if not env_secret("SECRET_KEY"):
+            # Before the web process starts, so that it signs sessions with the kept key.
+            embedded.secret_key_ensure()
+        embedded.ensure_services(redis=True)
+        call_command("migrate", interactive=False, verbosity=0)  # starts PostgreSQL
+        children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        # SIGTERM (from a supervisor or a test) stops everything as Ctrl-C does.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             llm = None
-            if not settings.LLM_BASE_URL and embedded.running_llm_worker() is None:
+            if not settings.LLM_BASE_URL and embedded.llm_worker_url() is None:
                 llm = embedded.spawn_llm_worker(detached=False)
                 children.append(("model worker", llm))
             children.append(("worker", _start(CELERY_WORKER)))
@@ -80,7 +109,12 @@ class Command(BaseCommand):
                     "waiting for the model worker (its first start prepares the model)…"
                 )
                 embedded.wait_for_llm_worker(llm)
-            children.append(("web", _start(daphne(host, port))))
+            elif not settings.LLM_BASE_URL:
+                embedded.ensure_llm_worker()  # one started earlier may still be loading
+            web = _start(daphne(host, port))
+            children.append(("web", web))
+            # Announce only what answers; the first request also warms the web process up.
+            _wait_web(f"http://{host}:{port}/", web)
             self.stdout.write(
                 self.style.SUCCESS(
                     f"\nDocent is up in {time.monotonic() - started:.0f} s: "
@@ -113,7 +147,7 @@ class Command(BaseCommand):
         if queued:
             self.stdout.write(f"ingesting {len(queued)} sample documents in the background")
 
-    def _watch(self, children: list[tuple[str, subprocess.Popen]]) -> None:
+    def _watch(self, children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
         while True:
             for name, proc in children:
                 if proc.poll() is not None:
@@ -121,7 +155,7 @@ class Command(BaseCommand):
                     return
             time.sleep(0.5)
 
-    def _stop(self, children: list[tuple[str, subprocess.Popen]]) -> None:
+    def _stop(self, children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
         self.stdout.write("stopping…")
         for _, proc in reversed(children):
             if proc.poll() is None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from config import embedded
 from knowledge.collections import collection_ensure
 from knowledge.ingestion import UploadRejected, document_ingest, document_upload
 from knowledge.models import Document, DocumentStatus
@@ -80,6 +81,8 @@ class Command(BaseCommand):
         as_json: bool,
         **options: object,
     ) -> None:
+        # Uploads are queued on Redis and progress is published there; `--sync` too.
+        embedded.ensure_services(redis=True)
         files = expand(paths)
         target = collection_ensure(slug=collection, public=public, groups=groups)
         results: list[dict] = []

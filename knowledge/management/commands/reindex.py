@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+from config import embedded
 from knowledge.ingestion import document_ingest
 from knowledge.models import Document, DocumentStatus
 
@@ -16,6 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--sync", action="store_true", help="in this process, not on the workers")
 
     def handle(self, *args: object, collection: str | None, sync: bool, **options: object) -> None:
+        embedded.ensure_services(redis=True)  # the broker, and progress events
         from knowledge.tasks import ingest_document
 
         documents = Document.objects.all()
