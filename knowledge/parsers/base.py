@@ -7,9 +7,9 @@ hostile files blow up in single allocations that no polling can stop.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 
 class ParseError(Exception):
@@ -75,8 +75,40 @@ class ParsedDocument:
         return not any(s.text.strip() for s in self.sections)
 
 
-class Parser(Protocol):
-    def __call__(self, ctx: ParseContext) -> ParsedDocument: ...
+Parser = Callable[[ParseContext], ParsedDocument]
+
+
+@dataclass(frozen=True)
+class ParserSpec:
+    """What one parser module reads and how its files are recognised.
+
+    Each parser module exports one `SPEC`; `knowledge.parsers.registry` builds
+    every table (type -> parser, accepted extensions, the "unsupported" message)
+    from them, so adding a format is one new module and one line there.
+    """
+
+    # How people call the format in messages: "PDF", "Word", "text".
+    label: str
+    # The first is what detection reports; the others are accepted aliases.
+    mime_types: tuple[str, ...]
+    # Lower case, with the dot. Uploads with any other extension are refused.
+    extensions: tuple[str, ...]
+    parse: Parser
+    # How the bytes give the format away. A binary format has a leading
+    # signature or a ZIP member every such file holds; a text format has
+    # neither and is told apart by its extension, or by `text_prefixes`
+    # (compared in lower case) when the name does not say.
+    signature: bytes | None = None
+    zip_member: str | None = None
+    text_prefixes: tuple[bytes, ...] = ()
+
+    @property
+    def mime(self) -> str:
+        return self.mime_types[0]
+
+    @property
+    def is_text(self) -> bool:
+        return self.signature is None and self.zip_member is None
 
 
 def title_from_name(name: str) -> str:

@@ -10,7 +10,7 @@ import csv
 import io
 from itertools import islice
 
-from .base import ParseContext, ParsedDocument, ParseError, title_from_name
+from .base import ParseContext, ParsedDocument, ParseError, ParserSpec, title_from_name
 from .office import render_row, table_sections
 from .text import read_text
 
@@ -40,3 +40,11 @@ def parse(ctx: ParseContext) -> ParsedDocument:
     except csv.Error as exc:
         raise ParseError(f"The CSV file is malformed near line {reader.line_num} ({exc}).") from exc
     return ParsedDocument(title=title_from_name(ctx.original_name), sections=sections)
+
+
+SPEC = ParserSpec(
+    label="CSV",
+    mime_types=("text/csv",),
+    extensions=(".csv",),
+    parse=parse,
+)

@@ -11,7 +11,7 @@ from email import message_from_binary_file, policy
 from email.errors import MessageError
 from email.message import EmailMessage
 
-from .base import ParseContext, ParsedDocument, Section, title_from_name
+from .base import ParseContext, ParsedDocument, ParserSpec, Section, title_from_name
 from .html import sections_from_html
 
 _HEADERS = ("From", "To", "Cc", "Date", "Subject")
@@ -80,3 +80,11 @@ def parse(ctx: ParseContext) -> ParsedDocument:
         body.insert(0, Section(head))
     title = _header(message, "Subject") or title_from_name(ctx.original_name)
     return ParsedDocument(title=title, sections=body)
+
+
+SPEC = ParserSpec(
+    label="email",
+    mime_types=("message/rfc822",),
+    extensions=(".eml",),
+    parse=parse,
+)

@@ -1,4 +1,12 @@
-"""HTML: the main text under its headings; scripts, styles, navigation and hidden text dropped."""
+"""HTML: the main text under its headings; scripts, styles, navigation and hidden text dropped.
+
+Navigation is dropped whether it is marked up as such (<nav>, ARIA roles) or
+only by the conventions of the tools that generate manuals: DocBook XSL's
+<div class="navheader"> and "navfooter" tables of Prev / Up / Home / Next
+links, and Texinfo's <div class="header"> (or "nav-panel") line "Next: ...,
+Previous: ..., Up: ...". Left in, such a line is glued to the end of the
+section above it on every page and matches every question about "next".
+"""
 
 from __future__ import annotations
 
@@ -8,10 +16,22 @@ import re
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode as Node
 
-from .base import ParseContext, ParsedDocument, Section, title_from_name
+from .base import ParseContext, ParsedDocument, ParserSpec, Section, title_from_name
 from .text import read_text
 
-_DROP = "script, style, noscript, template, iframe, object, embed, svg, nav, header, footer, aside, form, button"
+_DROP = (
+    "script, style, noscript, template, iframe, object, embed, svg, nav, header, footer, aside, "
+    "form, button, [role=navigation], .navheader, .navfooter, .nav-panel, "
+    # Texinfo's menu of a chapter's sections: titles only, each read again under its heading.
+    "ul.section-toc, table.menu"
+)
+# Containers that hold navigation in some generators and content in others:
+# dropped only when they are made of navigation links (see _is_navigation).
+_MAYBE_NAVIGATION = "div.header, table, p"
+# rel and accesskey values of links between pages of one manual.
+_NAV_RELS = {"next", "prev", "previous", "up", "home", "start", "contents", "index", "top"}
+_NAV_KEYS = {"n", "p", "u", "h"}
+_NAV_LINE = re.compile(r"^\s*(next|prev(ious)?|up|home)\s*:", re.I)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {"p", "li", "pre", "blockquote", "td", "th", "dd", "dt", "figcaption", "caption"}
@@ -24,6 +44,55 @@ def _is_hidden(node: Node) -> bool:
         or attrs.get("aria-hidden") == "true"
         or bool(_HIDDEN_STYLE.search(attrs.get("style") or ""))
     )
+
+
+def _is_nav_link(link: Node) -> bool:
+    attrs = link.attributes
+    rels = set((attrs.get("rel") or "").lower().split())
+    return bool(rels & _NAV_RELS) or (attrs.get("accesskey") or "").lower() in _NAV_KEYS
+
+
+def _is_navigation(node: Node) -> bool:
+    """Mostly links to the previous, next or parent page: a bar, not content.
+
+    A Texinfo line opens with "Next:" or "Previous:"; a DocBook table holds
+    only such links and the titles they point to. Prose that merely contains
+    a "next" link keeps far more text than its links, and stays.
+    """
+    links = node.css("a")
+    nav_links = [link for link in links if _is_nav_link(link)]
+    if not nav_links:
+        return False
+    text = _clean(node.text(deep=True, separator=" "))
+    if _NAV_LINE.match(text) and node.tag != "table":
+        return True
+    if node.tag == "p":
+        return False
+    # Every link leads to a neighbouring page, and the words outside them are few:
+    # the titles of those pages. A data table with one such link is content.
+    linked = sum(len(_clean(link.text(deep=True, separator=" "))) for link in links)
+    return len(nav_links) == len(links) and len(text) - linked <= 2 * max(linked, 40)
+
+
+def _drop_navigation(candidates: list[Node]) -> None:
+    # Decided first, removed after, outermost only: a <p> inside a dropped table
+    # must not be touched once its ancestor is gone.
+    dropped: set[int] = set()
+    for node in candidates:
+        if not _inside(node, dropped) and _is_navigation(node):
+            dropped.add(node.mem_id)
+    for node in candidates:
+        if node.mem_id in dropped:
+            node.decompose()
+
+
+def _inside(node: Node, ids: set[int]) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.mem_id in ids:
+            return True
+        parent = parent.parent
+    return False
 
 
 def _clean(text: str) -> str:
@@ -41,6 +110,7 @@ def sections_from_html(markup: str) -> tuple[str | None, list[Section]]:
     for node in tree.css("[hidden], [aria-hidden=true], [style]"):
         if _is_hidden(node):
             node.decompose()
+    _drop_navigation(tree.css(_MAYBE_NAVIGATION))
 
     title_node = tree.css_first("title")
     root = tree.css_first("main") or tree.css_first("article") or tree.body or tree.root
@@ -90,3 +160,18 @@ def sections_from_html(markup: str) -> tuple[str | None, list[Section]]:
 def parse(ctx: ParseContext) -> ParsedDocument:
     title, sections = sections_from_html(read_text(ctx.path))
     return ParsedDocument(title=title or title_from_name(ctx.original_name), sections=sections)
+
+
+SPEC = ParserSpec(
+    label="HTML",
+    mime_types=(
+        "text/html",
+        "application/xhtml+xml",
+    ),
+    extensions=(
+        ".html",
+        ".htm",
+    ),
+    parse=parse,
+    text_prefixes=(b"<!doctype html", b"<html"),
+)

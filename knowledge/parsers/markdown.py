@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .base import ParseContext, ParsedDocument, Section, title_from_name
+from .base import ParseContext, ParsedDocument, ParserSpec, Section, title_from_name
 from .text import read_text
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -55,3 +55,17 @@ def sections_from_markdown(text: str) -> tuple[str | None, list[Section]]:
 def parse(ctx: ParseContext) -> ParsedDocument:
     title, sections = sections_from_markdown(read_text(ctx.path))
     return ParsedDocument(title=title or title_from_name(ctx.original_name), sections=sections)
+
+
+SPEC = ParserSpec(
+    label="Markdown",
+    mime_types=(
+        "text/markdown",
+        "text/x-markdown",
+    ),
+    extensions=(
+        ".md",
+        ".markdown",
+    ),
+    parse=parse,
+)

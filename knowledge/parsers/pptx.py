@@ -9,24 +9,23 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from lxml.etree import LxmlError
-from pptx import Presentation
-from pptx.exc import PackageNotFoundError
-from pptx.shapes.base import BaseShape
-from pptx.shapes.group import GroupShape
-from pptx.slide import Slide
-
-from .base import ParseContext, ParsedDocument, ParseError, Section, title_from_name
+from .base import ParseContext, ParsedDocument, ParseError, ParserSpec, Section, title_from_name
 from .office import check_zip, render_row, table_sections
 
-_DAMAGED = (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, LxmlError)
+if TYPE_CHECKING:
+    from pptx.shapes.base import BaseShape
+    from pptx.slide import Slide
+
 # python-pptx writes this when a file has no title of its own; it names nothing.
 _PLACEHOLDER_TITLES = {"powerpoint presentation"}
 
 
 def _shapes(shapes: Iterator[BaseShape]) -> Iterator[BaseShape]:
     """Every shape, looking inside groups (a group has no text of its own)."""
+    from pptx.shapes.group import GroupShape  # loaded by parse() already
+
     for shape in shapes:
         if isinstance(shape, GroupShape):
             yield from _shapes(shape.shapes)
@@ -83,6 +82,14 @@ def _slide_sections(slide: Slide, number: int) -> list[Section]:
 
 
 def parse(ctx: ParseContext) -> ParsedDocument:
+    # The library is imported here, not at the top: the registry imports every parser
+    # module and the sandbox starts a new interpreter per file, so each file pays
+    # only for its own format's library (all four at the top cost ~0.3 s a file).
+    from lxml.etree import LxmlError
+    from pptx import Presentation
+    from pptx.exc import PackageNotFoundError
+
+    damaged = (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, LxmlError)
     check_zip(ctx)
     try:
         presentation = Presentation(str(ctx.path))
@@ -92,7 +99,7 @@ def parse(ctx: ParseContext) -> ParsedDocument:
             first_title = first_title or _slide_title(slide)
             sections.extend(_slide_sections(slide, number))
         core_title = (presentation.core_properties.title or "").strip()
-    except _DAMAGED as exc:
+    except damaged as exc:
         raise ParseError(
             f"The PowerPoint presentation is damaged or incomplete and could not be read ({exc}); "
             "open it in PowerPoint and save it again."
@@ -101,3 +108,12 @@ def parse(ctx: ParseContext) -> ParsedDocument:
         core_title = ""
     title = core_title or first_title or title_from_name(ctx.original_name)
     return ParsedDocument(title=title, sections=sections)
+
+
+SPEC = ParserSpec(
+    label="PowerPoint",
+    mime_types=("application/vnd.openxmlformats-officedocument.presentationml.presentation",),
+    extensions=(".pptx",),
+    parse=parse,
+    zip_member="ppt/presentation.xml",
+)

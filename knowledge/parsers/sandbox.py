@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from .base import ParseContext, ParsedDocument, ParseError
+from .registry import detect_mime, parse
 
 
 def _limit(memory_bytes: int, cpu_seconds: int) -> None:
@@ -31,8 +32,6 @@ def parse_file(
     memory_bytes: int = 1536 * 1024 * 1024,
     max_uncompressed_bytes: int = 200 * 1024 * 1024,
 ) -> ParsedDocument:
-    from .registry import detect_mime
-
     mime = detect_mime(path, original_name)
     request = json.dumps(
         {
@@ -72,8 +71,6 @@ def parse_file(
 
 
 def _child() -> int:
-    from .registry import parse
-
     request = json.loads(sys.stdin.buffer.read())
     ctx = ParseContext(
         path=Path(request["path"]),

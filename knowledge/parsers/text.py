@@ -13,7 +13,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-from .base import ParseContext, ParsedDocument, ParseError, Section, title_from_name
+from .base import ParseContext, ParsedDocument, ParseError, ParserSpec, Section, title_from_name
 
 
 def read_text(path: Path) -> str:
@@ -74,4 +74,17 @@ def sections_from_plain_text(text: str) -> tuple[str | None, list[Section]]:
 
 def parse(ctx: ParseContext) -> ParsedDocument:
     title, sections = sections_from_plain_text(read_text(ctx.path).replace("\r\n", "\n"))
-    return ParsedDocument(title=(title or title_from_name(ctx.original_name)).strip(), sections=sections)
+    return ParsedDocument(
+        title=(title or title_from_name(ctx.original_name)).strip(), sections=sections
+    )
+
+
+SPEC = ParserSpec(
+    label="text",
+    mime_types=("text/plain",),
+    extensions=(
+        ".txt",
+        ".text",
+    ),
+    parse=parse,
+)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from knowledge.parsers.html import sections_from_html
 
 PAGE = """<!doctype html><html><head><title>Intranet: Leave</title></head><body>
@@ -32,3 +36,109 @@ def test_parse_still_reads_an_html_file(tmp_path, read):
 
     assert document.title == "Intranet: Leave"
     assert "Home" not in " ".join(s.text for s in document.sections)
+
+
+# The navigation of generated manuals, as Debian ships them (diffutils-doc: GNU Texinfo
+# 6.8; aptitude-doc-en: DocBook XSL), cut down to one section each.
+TEXINFO = """<html><head><title>Comparison (Comparing and Merging Files)</title></head>
+<body lang="en"><div class="chapter" id="Comparison">
+<div class="header"><p>Next: <a href="Output-Formats.html" accesskey="n" rel="next">diff Output
+Formats</a>, Previous: <a href="Overview.html" accesskey="p" rel="prev">Overview</a>, Up:
+<a href="index.html" accesskey="u" rel="up">Comparing and Merging Files</a> &nbsp;
+[<a href="index.html#SEC_Contents" rel="contents">Contents</a>][<a href="Index.html"
+rel="index">Index</a>]</p></div>
+<h2 class="chapter">1 What Comparison Means</h2>
+<p>diff compares two files line by line. See the <a href="Hunks.html" rel="next">next
+section</a> for hunks, which the rest of this chapter uses throughout.</p>
+<hr><div class="section" id="Hunks">
+<div class="header"><p>Next: <a href="#White-Space" accesskey="n" rel="next">White Space</a>,
+Up: <a href="#Comparison" accesskey="u" rel="up">Comparison</a></p></div>
+<h3 class="section">1.1 Hunks</h3><p>A hunk is a group of differing lines.</p>
+</div></div></body></html>"""
+
+DOCBOOK = """<html><head><title>Managing the package list</title></head><body>
+<div class="navheader"><table width="100%" summary="Navigation header">
+<tr><th colspan="3" align="center">Managing the package list</th></tr>
+<tr><td width="20%" align="left"><a accesskey="p" href="ch02s02.html"><img src="prev.gif"
+alt="Prev"></a> </td><th width="60%" align="center">Managing packages</th>
+<td width="20%" align="right"> <a accesskey="n" href="ch02s02s02.html"><img src="next.gif"
+alt="Next"></a></td></tr></table><hr></div>
+<div class="section"><h3 class="title">Managing the package list</h3>
+<p>To keep the list of packages up-to-date, update it periodically.</p></div>
+<div class="navfooter"><hr><table width="100%" summary="Navigation footer">
+<tr><td align="left"><a accesskey="p" href="ch02s02.html">Prev</a> </td>
+<td align="center"><a accesskey="u" href="ch02s02.html">Up</a></td>
+<td align="right"> <a accesskey="n" href="ch02s02s02.html">Next</a></td></tr>
+<tr><td align="left" valign="top">Managing packages </td>
+<td align="center"><a accesskey="h" href="index.html">Home</a></td>
+<td align="right" valign="top"> Accessing package information</td></tr></table></div>
+</body></html>"""
+
+NAVIGATION_WORDS = ("Next:", "Previous:", "Up:", "Prev", "Home", "Accessing package information")
+
+
+def all_text(sections) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(" ".join(s.heading_path) + "\n" + s.text for s in sections)
+
+
+def test_texinfo_navigation_lines_are_dropped_and_prose_with_a_next_link_is_kept():
+    _, sections = sections_from_html(TEXINFO)
+
+    assert [(s.heading_path, s.text) for s in sections] == [
+        (
+            ("1 What Comparison Means",),
+            "diff compares two files line by line. See the next section for hunks, "
+            "which the rest of this chapter uses throughout.",
+        ),
+        (("1 What Comparison Means", "1.1 Hunks"), "A hunk is a group of differing lines."),
+    ]
+
+
+def test_docbook_navigation_bars_are_dropped():
+    _, sections = sections_from_html(DOCBOOK)
+
+    assert [(s.heading_path, s.text) for s in sections] == [
+        (
+            ("Managing the package list",),
+            "To keep the list of packages up-to-date, update it periodically.",
+        )
+    ]
+
+
+def test_a_data_table_with_links_is_kept():
+    markup = """<h2>Mirrors</h2><table><tr><th>Site</th><th>Country</th></tr>
+    <tr><td><a href="https://a.example">a.example</a></td><td>Germany</td></tr>
+    <tr><td><a href="https://b.example" rel="next">b.example</a></td><td>Portugal</td></tr>
+    </table>"""
+
+    text = all_text(sections_from_html(markup)[1])
+
+    assert "Germany" in text and "Portugal" in text and "b.example" in text
+
+
+def manual_page(path: str) -> str:
+    page = Path(path)
+    if not page.exists():
+        pytest.skip(f"{page} is missing: apt-get install -y diffutils-doc aptitude-doc-en")
+    return page.read_text(encoding="utf-8")
+
+
+def test_a_real_texinfo_manual_page_keeps_its_text_and_no_navigation():
+    _, sections = sections_from_html(manual_page("/usr/share/doc/diffutils/Comparison.html"))
+
+    text = all_text(sections)
+    assert not [w for w in NAVIGATION_WORDS if w in text]
+    assert "diff compares two files line by line" in " ".join(text.split())
+    hunks = next(s for s in sections if s.heading_path[-1] == "1.1 Hunks")
+    assert hunks.text.startswith("When comparing two files")
+    assert "White Space" not in hunks.text, "the next section's nav line stays out of this one"
+
+
+def test_a_real_docbook_manual_page_keeps_its_text_and_no_navigation():
+    _, sections = sections_from_html(manual_page("/usr/share/doc/aptitude/html/en/ch02s02s01.html"))
+
+    assert [s.heading_path for s in sections] == [("Managing the package list",)]
+    assert " ".join(sections[0].text.split()).startswith(
+        "To keep the list of packages up-to-date, it is recommended"
+    )
+    assert not [w for w in NAVIGATION_WORDS if w in all_text(sections)]
