@@ -37,9 +37,9 @@ from django.core.management import call_command  # noqa: E402
 from accounts.services import token_create, user_ensure  # noqa: E402
 from chatbot import cache, frequent, protocol  # noqa: E402
 from config.asgi import application  # noqa: E402
-from knowledge.ingestion import document_ingest  # noqa: E402
+from knowledge.demo import SAMPLE_DIR, sample_corpus_install  # noqa: E402
 from knowledge.models import Document, DocumentStatus  # noqa: E402
-from knowledge.sample import SAMPLE_DIR, sample_corpus_install  # noqa: E402
+from knowledge.pipeline import document_ingest  # noqa: E402
 from knowledge.selectors import reader_scope  # noqa: E402
 
 

@@ -2,7 +2,7 @@
 
 Generates a few hundred pages (Markdown with headings, and real PDFs written by
 tests/support/pdfwriter.py) in a temporary folder, ingests them synchronously
-(knowledge.ingestion: upload, then document_ingest in this process) into a
+(knowledge.uploads, then knowledge.pipeline.document_ingest in this process) into a
 throwaway collection, and prints:
 
 - pages/s and chunks/s for the whole pipeline (parse in the sandbox, chunk,
@@ -48,8 +48,10 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from knowledge.embeddings import get_model, get_tokenizer  # noqa: E402
-from knowledge.ingestion import document_delete, document_ingest, document_upload  # noqa: E402
+from knowledge.lifecycle import document_delete  # noqa: E402
 from knowledge.models import Chunk, Collection, Document  # noqa: E402
+from knowledge.pipeline import document_ingest  # noqa: E402
+from knowledge.uploads import document_upload  # noqa: E402
 from tests.support.pdfwriter import write_pdf  # noqa: E402
 
 PAGE_CHARS = 2_000

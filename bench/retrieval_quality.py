@@ -37,10 +37,12 @@ from django.core.management import call_command  # noqa: E402
 
 from knowledge.collections import collection_ensure  # noqa: E402
 from knowledge.evaluation import METRICS, Evaluation, evaluation_run, qa_load, report_text  # noqa: E402
-from knowledge.ingestion import document_delete, document_ingest, document_upload  # noqa: E402
+from knowledge.demo import SAMPLE_COLLECTIONS, SAMPLE_DIR, sample_corpus_install  # noqa: E402
+from knowledge.lifecycle import document_delete  # noqa: E402
 from knowledge.models import Chunk, Collection, Document, DocumentStatus  # noqa: E402
-from knowledge.sample import SAMPLE_COLLECTIONS, SAMPLE_DIR, sample_corpus_install  # noqa: E402
+from knowledge.pipeline import document_ingest  # noqa: E402
 from knowledge.selectors import ReaderScope  # noqa: E402
+from knowledge.uploads import document_upload  # noqa: E402
 
 QA_DIR = ROOT / "bench" / "qa"
 

@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.roles import is_staff_member
 from chatbot import frequent
 from chatbot.conversations import conversations_for_user
 from chatbot.models import Conversation
@@ -29,7 +30,7 @@ def chat(request: HttpRequest, conversation_id: int | None = None) -> HttpRespon
 
 
 def _staff_only(request: HttpRequest) -> None:
-    if not request.user.is_staff:
+    if not is_staff_member(request.user):
         raise PermissionDenied("Only staff see the frequent questions.")
 
 

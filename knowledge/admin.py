@@ -1,5 +1,17 @@
-from django.contrib import admin
+"""Admin: collections, and documents read-only except for deletion.
 
+Documents arrive through the Knowledge page, the REST API or `manage.py ingest`
+(knowledge.uploads), never through an admin form, and leave through
+`document_delete`, which also removes their files and retires cached answers.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from knowledge.lifecycle import document_delete
 from knowledge.models import Collection, Document
 
 
@@ -25,7 +37,6 @@ class DocumentAdmin(admin.ModelAdmin):
     readonly_fields = (
         "sha256",
         "size",
-        "mime",
         "version",
         "status",
         "progress",
@@ -33,3 +44,13 @@ class DocumentAdmin(admin.ModelAdmin):
         "chunk_count",
         "attempts",
     )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: Document) -> None:
+        document_delete(document=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
+        for document in queryset:
+            document_delete(document=document)

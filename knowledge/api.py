@@ -21,13 +21,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
+from accounts.roles import is_staff_member
 from accounts.services import user_for_token
-from knowledge.ingestion import document_delete
+from knowledge.lifecycle import document_delete
 from knowledge.models import Collection, Document
 from knowledge.selectors import (
     document_get_for_manager,
     document_get_status_for_user,
-    is_knowledge_manager,
 )
 from knowledge.uploads import documents_upload
 
@@ -85,7 +85,7 @@ def _status(document: Document) -> dict[str, object]:
 @require_http_methods(["POST"])
 def documents(request: HttpRequest, user: User) -> HttpResponse:
     """201 when any file was queued, 200 when all were already there, 400 when none could be."""
-    if not is_knowledge_manager(user):
+    if not is_staff_member(user):
         raise PermissionDenied("Only staff upload documents.")
     collection = Collection.objects.filter(slug=request.POST.get("collection", "")).first()
     if collection is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth.models import Group
+from django.db.models import F
 from django.utils.text import slugify
 
 from knowledge.models import Collection
@@ -46,3 +47,8 @@ def collection_create(
     )
     collection.groups.set(groups)
     return collection
+
+
+def collection_touch(*, collection_id: int) -> None:
+    """Move the collection's knowledge version on: answers cached on the old text retire."""
+    Collection.objects.filter(pk=collection_id).update(knowledge_version=F("knowledge_version") + 1)

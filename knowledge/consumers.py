@@ -10,8 +10,8 @@ from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from accounts.roles import is_staff_member
 from knowledge import events
-from knowledge.selectors import is_knowledge_manager
 
 # Close codes in the 4000 range mirror HTTP: 4403 = signed in or not, not staff.
 FORBIDDEN = 4403
@@ -22,7 +22,7 @@ class DocumentProgressConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         # The user was resolved by the auth middleware, so this reads no database.
-        if not is_knowledge_manager(self.scope.get("user")):
+        if not is_staff_member(self.scope.get("user")):
             await self.close(code=FORBIDDEN)
             return
         await self.channel_layer.group_add(events.DOCUMENTS_GROUP, self.channel_name)

@@ -36,9 +36,6 @@ class DocumentStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-ACTIVE_STATUSES = (DocumentStatus.PARSING, DocumentStatus.CHUNKING, DocumentStatus.EMBEDDING)
-
-
 class Document(models.Model):
     """A file in a collection. Its chunks always belong to its current version."""
 
@@ -48,7 +45,6 @@ class Document(models.Model):
     file = models.FileField(upload_to="documents/%Y/%m/", max_length=500)
     sha256 = models.CharField(max_length=64)
     size = models.PositiveBigIntegerField(default=0)
-    mime = models.CharField(max_length=200, blank=True)
     version = models.PositiveIntegerField(default=1)
     status = models.CharField(
         max_length=16, choices=DocumentStatus.choices, default=DocumentStatus.QUEUED

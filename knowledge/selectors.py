@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
+from accounts.roles import is_staff_member
 from knowledge.models import Collection, Document
 
 
@@ -49,11 +50,6 @@ def document_get_for_user(*, user, pk: int) -> Document:  # type: ignore[no-unty
     return document
 
 
-def is_knowledge_manager(user) -> bool:  # type: ignore[no-untyped-def]
-    """Staff manage every collection: create them, upload to and delete from them."""
-    return bool(user is not None and user.is_authenticated and user.is_active and user.is_staff)
-
-
 def collections_for_manager() -> QuerySet[Collection]:
     """Every collection with its groups and documents (the Knowledge page)."""
     return Collection.objects.prefetch_related(
@@ -63,7 +59,7 @@ def collections_for_manager() -> QuerySet[Collection]:
 
 def collection_get_for_manager(*, user, pk: int) -> Collection:  # type: ignore[no-untyped-def]
     """Any collection (with its documents), for staff; PermissionDenied for everyone else."""
-    if not is_knowledge_manager(user):
+    if not is_staff_member(user):
         raise PermissionDenied("Only staff manage collections.")
     collection = collections_for_manager().filter(pk=pk).first()
     if collection is None:
@@ -73,7 +69,7 @@ def collection_get_for_manager(*, user, pk: int) -> Collection:  # type: ignore[
 
 def document_get_for_manager(*, user, pk: int) -> Document:  # type: ignore[no-untyped-def]
     """Any document, for staff; PermissionDenied for everyone else, 404 if there is none."""
-    if not is_knowledge_manager(user):
+    if not is_staff_member(user):
         raise PermissionDenied("Only staff manage documents.")
     document = Document.objects.select_related("collection").filter(pk=pk).first()
     if document is None:
@@ -84,6 +80,6 @@ def document_get_for_manager(*, user, pk: int) -> Document:  # type: ignore[no-u
 def document_get_status_for_user(*, user, pk: int) -> Document:  # type: ignore[no-untyped-def]
     """A document's ingest status: staff see every document (as on the Knowledge page),
     everyone else only the documents they may read."""
-    if is_knowledge_manager(user):
+    if is_staff_member(user):
         return document_get_for_manager(user=user, pk=pk)
     return document_get_for_user(user=user, pk=pk)

@@ -1,15 +1,19 @@
-"""Celery tasks: thin shells around knowledge.ingestion."""
+"""Celery tasks: thin shells around knowledge.pipeline.
+
+Imported by uploads and lifecycle to queue work; imports only the pipeline,
+so nothing here needs a function-level import to dodge a circle.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.exceptions import MaxRetriesExceededError
 from celery.signals import worker_ready
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 
-from knowledge import ingestion
+from knowledge.pipeline import IngestOutcome, document_fail, document_ingest, documents_pending
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +31,14 @@ BUSY_MAX_RETRIES = 30
     retry_backoff=True,
     max_retries=5,
 )
-def ingest_document(self, document_id: int, version: int) -> str:  # type: ignore[no-untyped-def]
+def ingest_document(self: Task, document_id: int, version: int) -> IngestOutcome:
     try:
-        outcome = ingestion.document_ingest(document_id=document_id, version=version)
+        outcome = document_ingest(document_id=document_id, version=version)
     except (OperationalError, InterfaceError):
         raise  # transient: retried by Celery
     except Exception as exc:
         log.exception("ingest of document %s v%s failed", document_id, version)
-        ingestion.document_fail(
+        document_fail(
             document_id=document_id,
             version=version,
             reason=f"Docent could not process this file ({type(exc).__name__}). The error was logged.",
@@ -49,8 +53,16 @@ def ingest_document(self, document_id: int, version: int) -> str:  # type: ignor
     return outcome
 
 
+def ingest_after_commit(*, document_id: int, version: int) -> None:
+    """Queue the ingest once the current transaction commits, so the worker finds the row."""
+    transaction.on_commit(lambda: ingest_document.delay(document_id, version))
+
+
 @worker_ready.connect
 def requeue_pending_documents(**_: object) -> None:
-    count = ingestion.documents_requeue_pending()
-    if count:
-        log.info("re-queued %d pending documents", count)
+    """The database, not the broker, is the record of pending work: a lost queue loses nothing."""
+    pending = documents_pending()
+    for document_id, version in pending:
+        ingest_document.delay(document_id, version)
+    if pending:
+        log.info("re-queued %d pending documents", len(pending))

@@ -19,18 +19,18 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from accounts.roles import is_staff_member
 from knowledge.collections import collection_create
 from knowledge.forms import CollectionForm
-from knowledge.ingestion import document_delete, human_size
+from knowledge.lifecycle import document_delete
 from knowledge.parsers.registry import SUPPORTED_EXTENSIONS
 from knowledge.selectors import (
     collection_get_for_manager,
     collections_for_manager,
     document_get_for_manager,
     document_get_for_user,
-    is_knowledge_manager,
 )
-from knowledge.uploads import documents_upload
+from knowledge.uploads import documents_upload, human_size
 
 View = Callable[..., HttpResponse]
 
@@ -45,7 +45,7 @@ def staff_required(view: View) -> View:
     @wraps(view)
     @login_required
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not is_knowledge_manager(request.user):
+        if not is_staff_member(request.user):
             raise PermissionDenied("Only staff manage knowledge.")
         return view(request, *args, **kwargs)
 

@@ -18,7 +18,8 @@ from chatbot.llm import ModelUnavailable
 from chatbot.models import FrequentQuestion
 from config.embedded import free_port
 from knowledge.embeddings import embed_query
-from knowledge.ingestion import collection_touch, document_delete
+from knowledge.collections import collection_touch
+from knowledge.lifecycle import document_delete
 from knowledge.selectors import reader_scope
 from tests.support import ws
 from tests.support.corpus import HANDBOOK_VACATION, HR_SALARY, ingest_text

@@ -9,8 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from accounts.services import token_create
-from knowledge.ingestion import document_upload
 from knowledge.models import Document
+from knowledge.uploads import document_upload
 from tests.support import files
 
 pytestmark = pytest.mark.django_db

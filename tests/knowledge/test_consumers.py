@@ -12,8 +12,10 @@ from channels.testing import WebsocketCommunicator
 from accounts.services import token_create
 from config.asgi import application
 from knowledge import events
-from knowledge.ingestion import document_delete, document_ingest, document_upload
+from knowledge.lifecycle import document_delete
 from knowledge.models import Document
+from knowledge.pipeline import document_ingest
+from knowledge.uploads import document_upload
 from tests.support import files, ws
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,11 +36,15 @@ async def receive(communicator: WebsocketCommunicator) -> dict[str, Any]:
     return message
 
 
-def upload_and_ingest(collection, path) -> Document:  # type: ignore[no-untyped-def]
+def upload(collection, path) -> Document:  # type: ignore[no-untyped-def]
     with path.open("rb") as content:
-        document = document_upload(
+        return document_upload(
             collection=collection, content=content, original_name=path.name, enqueue=False
         ).document
+
+
+def upload_and_ingest(collection, path) -> Document:  # type: ignore[no-untyped-def]
+    document = upload(collection, path)
     document_ingest(document_id=document.pk, version=document.version)
     return Document.objects.get(pk=document.pk)
 
@@ -111,12 +117,22 @@ def test_people_who_are_not_staff_are_refused(client, dave, bob):  # type: ignor
         assert asyncio.run(attempt(headers)) == (False, 4403)
 
 
-def test_a_staff_token_may_follow_progress_too(alice):  # type: ignore[no-untyped-def]
+def test_a_staff_token_may_follow_progress_too(tmp_path, alice, handbook):  # type: ignore[no-untyped-def]
     headers = [(b"authorization", f"Bearer {token_create(user=alice, name='ops')}".encode())]
+    path = files.write_markdown(tmp_path / "travel.md")
 
-    async def attempt() -> Any:
+    async def follow() -> tuple[Any, Document, dict[str, Any]]:
         communicator, outcome = await open_socket(headers)
+        document = await sync_to_async(upload)(handbook, path)
+        message = await receive(communicator)
         await communicator.disconnect()
-        return outcome
+        return outcome, document, message
 
-    assert asyncio.run(attempt())[0] is True
+    outcome, document, message = asyncio.run(follow())
+
+    assert outcome == (True, None)
+    assert (message["document"], message["name"], message["status"]) == (
+        document.pk,
+        "travel.md",
+        "queued",
+    )

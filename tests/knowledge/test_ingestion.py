@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from django.contrib.postgres.search import SearchQuery
 
-from knowledge.ingestion import document_delete, document_ingest, document_upload
+from knowledge.lifecycle import document_delete
 from knowledge.models import Chunk, Collection, Document, DocumentStatus, DocumentVersion
-from knowledge.uploads import documents_upload
+from knowledge.pipeline import document_ingest
+from knowledge.uploads import document_upload, documents_upload
 from tests.support import files
 from tests.support.pdfwriter import write_pdf
 
@@ -135,9 +136,21 @@ def test_a_new_version_replaces_the_chunks_and_keeps_the_previous_versions_recor
 
 def test_a_new_version_does_not_touch_the_served_chunks_until_it_is_ready(tmp_path, handbook):  # type: ignore[no-untyped-def]
     first = ingest(handbook, files.write_markdown(tmp_path / "a.md", "# A\n\nOld rule.\n"), "a.md")
-    upload(handbook, files.write_markdown(tmp_path / "b.md", "# A\n\nNew rule.\n"), "a.md")
+    second = upload(handbook, files.write_markdown(tmp_path / "b.md", "# A\n\nNew rule.\n"), "a.md")
+    served: dict[str, str] = {"uploaded": texts(first)}
 
-    assert texts(first) == "Old rule."
+    outcome = document_ingest(
+        document_id=second.pk,
+        version=second.version,
+        on_stage=lambda stage: served.update({stage: texts(first)}),
+    )
+
+    # Each stage starts before its work: "storing" is the last look before the swap.
+    assert served == dict.fromkeys(
+        ["uploaded", "parsing", "chunking", "embedding", "storing"], "Old rule."
+    )
+    assert outcome == "ready"
+    assert texts(first) == "New rule."
 
 
 def test_a_task_for_an_outdated_version_does_nothing(tmp_path, handbook):  # type: ignore[no-untyped-def]

@@ -9,8 +9,8 @@ from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from knowledge.ingestion import document_upload
 from knowledge.models import Collection, Document
+from knowledge.uploads import document_upload
 from tests.support import files
 
 pytestmark = pytest.mark.django_db

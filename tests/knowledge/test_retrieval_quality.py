@@ -27,9 +27,9 @@ from knowledge.evaluation import (
     evaluation_run,
     qa_load,
 )
-from knowledge.ingestion import document_ingest
+from knowledge.demo import SAMPLE_COLLECTIONS, SAMPLE_DIR, sample_corpus_install
 from knowledge.models import Collection, Document
-from knowledge.sample import SAMPLE_COLLECTIONS, SAMPLE_DIR, sample_corpus_install
+from knowledge.pipeline import document_ingest
 from knowledge.selectors import reader_scope
 
 # Every test in one group: pytest-django runs database tests before the others, and the

@@ -3,7 +3,7 @@
 The Redis broker would hand the killed worker's unacknowledged task out again
 only after the visibility timeout (hours), so what is proven here is the
 database-side record: a fresh worker's worker_ready hook
-(ingestion.documents_requeue_pending) queues every half-done document again.
+(knowledge.tasks.requeue_pending_documents) queues every half-done document again.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from knowledge.ingestion import document_upload
 from knowledge.models import Document
+from knowledge.uploads import document_upload
 from tests.conftest import worker_popen
 
 pytestmark = pytest.mark.django_db(transaction=True)

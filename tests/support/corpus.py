@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 
-from knowledge.ingestion import document_ingest, document_upload
+from knowledge.pipeline import document_ingest
+from knowledge.uploads import document_upload
 from knowledge.models import Collection, Document
 
 

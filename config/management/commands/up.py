@@ -129,7 +129,7 @@ class Command(BaseCommand):
 
     def _demo(self) -> None:
         from accounts.services import user_ensure
-        from knowledge.sample import sample_corpus_install
+        from knowledge.demo import sample_corpus_install
 
         for username, variable, groups, staff, superuser in DEMO_USERS:
             password = os.environ.get(variable) or secrets.token_urlsafe(9)

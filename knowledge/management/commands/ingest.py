@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from config import embedded
 from knowledge.collections import collection_ensure
-from knowledge.ingestion import UploadRejected, document_ingest, document_upload
-from knowledge.models import Document, DocumentStatus
+from knowledge.models import Document
 from knowledge.parsers.registry import SUPPORTED_EXTENSIONS
-
-FINAL = (DocumentStatus.READY, DocumentStatus.FAILED)
+from knowledge.pipeline import document_ingest, documents_wait
+from knowledge.uploads import UploadRejected, document_upload
 
 
 def expand(paths: list[str]) -> list[Path]:
@@ -41,7 +39,7 @@ def expand(paths: list[str]) -> list[Path]:
 class Command(BaseCommand):
     help = "Ingest files or folders into a collection (created if missing)."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="+", metavar="PATH")
         parser.add_argument("--collection", required=True, metavar="SLUG")
         audience = parser.add_mutually_exclusive_group()
@@ -86,7 +84,9 @@ class Command(BaseCommand):
         files = expand(paths)
         target = collection_ensure(slug=collection, public=public, groups=groups)
         results: list[dict] = []
-        pending: dict[int, tuple[dict, int]] = {}
+        # Documents this run queued or ingested: id -> version, and id -> row, filled in at the end.
+        versions: dict[int, int] = {}
+        rows: dict[int, dict] = {}
         for number, path in enumerate(files, start=1):
             row: dict = {
                 "path": str(path),
@@ -114,36 +114,31 @@ class Command(BaseCommand):
             if sync:
                 self._progress(number, len(files), path.name, as_json)
                 document_ingest(document_id=upload.document.pk, version=upload.document.version)
-                self._fill(row, upload.document.pk)
-            else:
-                pending[upload.document.pk] = (row, upload.document.version)
-        if wait and pending:
-            self._wait(pending, len(files), as_json)
+            versions[upload.document.pk], rows[upload.document.pk] = upload.document.version, row
+        if wait and versions:
+            documents_wait(
+                versions=versions,
+                on_progress=lambda done, total: self._progress(done, total, "", as_json),
+            )
+        if sync or wait:
+            self._fill(rows)
         self._report(results, as_json)
-        if any(r["status"] == "failed" for r in results):
-            sys.exit(1)
-
-    def _wait(self, pending: dict[int, tuple[dict, int]], total: int, as_json: bool) -> None:
-        while pending:
-            rows = Document.objects.filter(pk__in=pending).values("pk", "status", "version")
-            for row in rows:
-                result, version = pending[row["pk"]]
-                if row["version"] != version or row["status"] in FINAL:
-                    self._fill(result, row["pk"])
-                    del pending[row["pk"]]
-            missing = set(pending) - {r["pk"] for r in rows}
-            for pk in missing:  # deleted meanwhile
-                pending.pop(pk)[0].update(
-                    status="failed", error="The document was deleted while ingesting."
-                )
-            self._progress(total - len(pending), total, "", as_json)
-            if pending:
-                time.sleep(0.3)
+        failed = sum(r["status"] == "failed" for r in results)
+        if failed:
+            raise CommandError(f"{failed} of {len(results)} files failed.")
 
     @staticmethod
-    def _fill(row: dict, document_id: int) -> None:
-        document = Document.objects.get(pk=document_id)
-        row.update(status=document.status, chunks=document.chunk_count, error=document.error)
+    def _fill(rows: dict[int, dict]) -> None:
+        """Each row's status as the database has it now; a deleted document failed."""
+        documents = Document.objects.in_bulk(list(rows))
+        for pk, row in rows.items():
+            document = documents.get(pk)
+            if document is None:
+                row.update(status="failed", error="The document was deleted while ingesting.")
+            else:
+                row.update(
+                    status=document.status, chunks=document.chunk_count, error=document.error
+                )
 
     def _progress(self, done: int, total: int, name: str, as_json: bool) -> None:
         if as_json or not sys.stderr.isatty():

@@ -1,12 +1,13 @@
-"""The bundled sample corpus (knowledge/sample/): a fictional company's documents for demos and tests."""
+"""The demo content: the bundled sample corpus in knowledge/sample/, a fictional company's
+documents in three collections with different readers, for `up`, tests and benches."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from knowledge.collections import collection_ensure
-from knowledge.ingestion import UploadResult, document_upload
 from knowledge.parsers.registry import SUPPORTED_EXTENSIONS
+from knowledge.uploads import UploadResult, document_upload
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 
