@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 
+from knowledge.models import Collection, Document
 from knowledge.pipeline import document_ingest
 from knowledge.uploads import document_upload
-from knowledge.models import Collection, Document
 
 
 def ingest_text(collection: Collection, name: str, text: str) -> Document:
