@@ -17,8 +17,8 @@ from chatbot.followups import Standalone, query_vector
 from chatbot.llm import ModelUnavailable
 from chatbot.models import FrequentQuestion
 from config.embedded import free_port
-from knowledge.embeddings import embed_query
 from knowledge.collections import collection_touch
+from knowledge.embeddings import embed_query
 from knowledge.lifecycle import document_delete
 from knowledge.selectors import reader_scope
 from tests.support import ws
