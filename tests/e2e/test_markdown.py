@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
+from accounts.models import User
 from chatbot.models import Conversation, Message
-from knowledge.models import Document
+from knowledge.models import Collection, Document
 from tests.e2e.test_chat_page import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -43,7 +45,7 @@ def watch_for_execution(page: Page) -> list[str]:
     """Dialogs that opened; the test fails if any did."""
     dialogs: list[str] = []
 
-    def dismiss(dialog) -> None:  # type: ignore[no-untyped-def]
+    def dismiss(dialog: Dialog) -> None:
         dialogs.append(dialog.message)
         dialog.dismiss()
 
@@ -60,7 +62,7 @@ def assert_nothing_ran(page: Page, dialogs: list[str]) -> None:
 
 
 @pytest.fixture
-def intern_conversation(dave):  # type: ignore[no-untyped-def]
+def intern_conversation(dave: User) -> Conversation:
     # Before the browser starts: Playwright's sync API runs an event loop in this thread.
     conversation = Conversation.objects.create(user=dave, title="Interns")
     Message.objects.create(conversation=conversation, role=Message.Role.USER, text=f"Interns? {HOSTILE}")
@@ -69,7 +71,7 @@ def intern_conversation(dave):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def parking(handbook, tmp_path):  # type: ignore[no-untyped-def]
+def parking(handbook: Collection, tmp_path: Path) -> Document:
     (tmp_path / "parking.txt").write_text(PARKING)
     call_command("ingest", str(tmp_path / "parking.txt"), "--collection", "handbook", "--sync",
                  stdout=io.StringIO())
@@ -77,8 +79,8 @@ def parking(handbook, tmp_path):  # type: ignore[no-untyped-def]
 
 
 def test_a_reloaded_answer_shows_a_list_bold_and_code_and_its_hostile_text_stays_text(
-    intern_conversation, live_url, page, dave
-):  # type: ignore[no-untyped-def]
+    intern_conversation: Conversation, live_url: str, page: Page, dave: User
+) -> None:
     dialogs = watch_for_execution(page)
     sign_in(page, live_url, "dave", "pw-dave")
     page.goto(f"{live_url}/c/{intern_conversation.pk}/")
@@ -97,8 +99,8 @@ def test_a_reloaded_answer_shows_a_list_bold_and_code_and_its_hostile_text_stays
 
 
 def test_a_streamed_answer_becomes_rendered_markup_at_done_and_a_hostile_document_runs_nothing(
-    parking, live_url, page, dave
-):  # type: ignore[no-untyped-def]
+    parking: Document, live_url: str, page: Page, dave: User
+) -> None:
     dialogs = watch_for_execution(page)
     sign_in(page, live_url, "dave", "pw-dave")
     expect(page.locator("#send")).to_be_enabled(timeout=30_000)
