@@ -29,7 +29,7 @@ from knowledge.selectors import (
     document_get_for_manager,
     document_get_status_for_user,
 )
-from knowledge.uploads import documents_upload
+from knowledge.uploads import as_binary, documents_upload
 
 ApiView = Callable[..., HttpResponse]
 
@@ -94,7 +94,9 @@ def documents(request: HttpRequest, user: User) -> HttpResponse:
     if not files:
         return _error(400, "Attach one or more files as file=@path.")
     outcomes = documents_upload(
-        collection=collection, files=[(f.name or "unnamed", f) for f in files], uploaded_by=user
+        collection=collection,
+        files=[(f.name or "unnamed", as_binary(f)) for f in files],
+        uploaded_by=user,
     )
     statuses = {o.status for o in outcomes}
     code = 201 if "queued" in statuses else 200 if "duplicate" in statuses else 400

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.contrib.auth.models import Group
 from django.db.models import F
@@ -12,8 +12,8 @@ from knowledge.models import Collection
 
 
 def collection_ensure(
-    *, slug: str, name: str = "", public: bool | None = None, groups: list[str] = ()
-) -> Collection:  # type: ignore[assignment]
+    *, slug: str, name: str = "", public: bool | None = None, groups: Sequence[str] = ()
+) -> Collection:
     """The collection with this slug, created if missing; `public` and `groups` are applied."""
     slug = slugify(slug)
     collection, _ = Collection.objects.get_or_create(

@@ -118,7 +118,8 @@ def _run(document: Document, *, on_stage: Callable[[Stage], None]) -> None:
 
 def _preflight(document: Document) -> Path:
     """The stored file of this version, or why there is none."""
-    if not document.file.storage.exists(document.file.name):
+    name = document.file.name
+    if not name or not document.file.storage.exists(name):
         # Deleted (files go after the commit) or replaced since this task was queued.
         if not Document.objects.filter(pk=document.pk, version=document.version).exists():
             raise _Superseded

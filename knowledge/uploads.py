@@ -15,10 +15,11 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, cast
 
 from django.conf import settings
 from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
@@ -51,6 +52,11 @@ class UploadOutcome:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+def as_binary(upload: UploadedFile[bytes]) -> BinaryIO:
+    """An uploaded file as the binary file it reads like (its stub's read() takes no size)."""
+    return cast(BinaryIO, upload)
 
 
 def human_size(size: int) -> str:

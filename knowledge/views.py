@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from accounts.models import User
 from accounts.roles import is_staff_member
 from knowledge.collections import collection_create
 from knowledge.forms import CollectionForm
@@ -30,13 +31,16 @@ from knowledge.selectors import (
     document_get_for_manager,
     document_get_for_user,
 )
-from knowledge.uploads import documents_upload, human_size
+from knowledge.uploads import as_binary, documents_upload, human_size
 
 View = Callable[..., HttpResponse]
 
 
 class HtmxHttpRequest(HttpRequest):
+    """A request to a staff view: django-htmx has run, and staff_required let only a User in."""
+
     htmx: HtmxDetails
+    user: User
 
 
 def staff_required(view: View) -> View:
@@ -118,7 +122,7 @@ def documents_add(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     collection = collection_get_for_manager(user=request.user, pk=pk)
     outcomes = documents_upload(
         collection=collection,
-        files=[(f.name or "unnamed", f) for f in request.FILES.getlist("file")],
+        files=[(f.name or "unnamed", as_binary(f)) for f in request.FILES.getlist("file")],
         uploaded_by=request.user,
     )
     if not request.htmx:

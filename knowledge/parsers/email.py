@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from email import message_from_binary_file, policy
 from email.errors import MessageError
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 
 from .base import ParseContext, ParsedDocument, ParserSpec, Section, title_from_name
 from .html import sections_from_html
@@ -29,16 +29,16 @@ def _header(message: EmailMessage, name: str) -> str:
         return " ".join(str(raw).split())
 
 
-def _text(part: EmailMessage) -> str:
+def _text(part: MIMEPart) -> str:
     try:
         return part.get_content()
     except _BROKEN:
         # Unknown charset or bad transfer encoding: decode what is there.
-        payload = part.get_payload(decode=True) or b""
-        return payload.decode("utf-8", errors="replace")
+        payload = part.get_payload(decode=True)
+        return payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else ""
 
 
-def _body(message: EmailMessage) -> tuple[EmailMessage | None, list[Section]]:
+def _body(message: EmailMessage) -> tuple[MIMEPart | None, list[Section]]:
     """The body part chosen and its sections: plain text first, else HTML."""
     plain = message.get_body(preferencelist=("plain",))
     if plain is not None:
@@ -50,7 +50,7 @@ def _body(message: EmailMessage) -> tuple[EmailMessage | None, list[Section]]:
     return None, []
 
 
-def _attachment_names(message: EmailMessage, body: EmailMessage | None) -> list[str]:
+def _attachment_names(message: EmailMessage, body: MIMEPart | None) -> list[str]:
     names = []
     for part in message.walk():
         if part is body or part.is_multipart():

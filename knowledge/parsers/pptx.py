@@ -8,7 +8,7 @@ bullets only hint at, so they are kept, marked "Notes:".
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from .base import ParseContext, ParsedDocument, ParseError, ParserSpec, Section, title_from_name
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 _PLACEHOLDER_TITLES = {"powerpoint presentation"}
 
 
-def _shapes(shapes: Iterator[BaseShape]) -> Iterator[BaseShape]:
+def _shapes(shapes: Iterable[BaseShape]) -> Iterator[BaseShape]:
     """Every shape, looking inside groups (a group has no text of its own)."""
     from pptx.shapes.group import GroupShape  # loaded by parse() already
 
@@ -48,7 +48,8 @@ def _notes(slide: Slide) -> str:
 def _slide_sections(slide: Slide, number: int) -> list[Section]:
     title = _slide_title(slide)
     path = (title,) if title else ()
-    title_id = slide.shapes.title.shape_id if title else None
+    title_shape = slide.shapes.title
+    title_id = title_shape.shape_id if title and title_shape is not None else None
     sections: list[Section] = []
     lines: list[str] = []
 
@@ -58,10 +59,15 @@ def _slide_sections(slide: Slide, number: int) -> list[Section]:
             sections.append(Section(body, heading_path=path, page=number))
         lines.clear()
 
+    # Loaded by parse() already. Tables sit in graphic frames, text in (auto)shapes,
+    # placeholders and text boxes, which are all Shapes.
+    from pptx.shapes.autoshape import Shape
+    from pptx.shapes.graphfrm import GraphicFrame
+
     for shape in _shapes(slide.shapes):
         if shape.shape_id == title_id:
             continue  # already the heading path
-        if getattr(shape, "has_table", False):
+        if isinstance(shape, GraphicFrame) and shape.has_table:
             flush()
             # A merged cell is listed once; the cells it spans over are empty stand-ins.
             rows = [
@@ -69,7 +75,7 @@ def _slide_sections(slide: Slide, number: int) -> list[Section]:
                 for row in shape.table.rows
             ]
             sections.extend(table_sections(rows, heading_path=path, page=number))
-        elif shape.has_text_frame and shape.text_frame.text.strip():
+        elif isinstance(shape, Shape) and shape.has_text_frame and shape.text_frame.text.strip():
             lines.append(shape.text_frame.text.strip())
     notes = _notes(slide)
     if notes:

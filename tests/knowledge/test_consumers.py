@@ -36,14 +36,14 @@ async def receive(communicator: WebsocketCommunicator) -> dict[str, Any]:
     return message
 
 
-def upload(collection, path) -> Document:  # type: ignore[no-untyped-def]
+def upload(collection, path) -> Document:
     with path.open("rb") as content:
         return document_upload(
             collection=collection, content=content, original_name=path.name, enqueue=False
         ).document
 
 
-def upload_and_ingest(collection, path) -> Document:  # type: ignore[no-untyped-def]
+def upload_and_ingest(collection, path) -> Document:
     document = upload(collection, path)
     document_ingest(document_id=document.pk, version=document.version)
     return Document.objects.get(pk=document.pk)
@@ -51,7 +51,7 @@ def upload_and_ingest(collection, path) -> Document:  # type: ignore[no-untyped-
 
 def test_staff_watch_a_document_move_through_every_stage_to_ready(
     tmp_path, client, alice, handbook
-):  # type: ignore[no-untyped-def]
+):
     headers = ws.session_headers(client, alice)
     path = files.write_markdown(tmp_path / "travel.md")
 
@@ -85,7 +85,7 @@ def test_staff_watch_a_document_move_through_every_stage_to_ready(
     assert messages[-1]["title"] == "Travel policy"
 
 
-def test_a_deleted_document_is_announced_so_pages_drop_its_row(tmp_path, client, alice, handbook):  # type: ignore[no-untyped-def]
+def test_a_deleted_document_is_announced_so_pages_drop_its_row(tmp_path, client, alice, handbook):
     document = upload_and_ingest(handbook, files.write_markdown(tmp_path / "travel.md"))
     document_id = document.pk
     headers = ws.session_headers(client, alice)
@@ -103,7 +103,7 @@ def test_a_deleted_document_is_announced_so_pages_drop_its_row(tmp_path, client,
     assert (message["document"], message["status"]) == (document_id, "deleted")
 
 
-def test_people_who_are_not_staff_are_refused(client, dave, bob):  # type: ignore[no-untyped-def]
+def test_people_who_are_not_staff_are_refused(client, dave, bob):
     by_session = ws.session_headers(client, dave)
     by_token = [(b"authorization", f"Bearer {token_create(user=bob, name='bot')}".encode())]
     anonymous = [ws.BROWSER_ORIGIN, (b"host", b"127.0.0.1:8000")]
@@ -117,7 +117,7 @@ def test_people_who_are_not_staff_are_refused(client, dave, bob):  # type: ignor
         assert asyncio.run(attempt(headers)) == (False, 4403)
 
 
-def test_a_staff_token_may_follow_progress_too(tmp_path, alice, handbook):  # type: ignore[no-untyped-def]
+def test_a_staff_token_may_follow_progress_too(tmp_path, alice, handbook):
     headers = [(b"authorization", f"Bearer {token_create(user=alice, name='ops')}".encode())]
     path = files.write_markdown(tmp_path / "travel.md")
 

@@ -30,7 +30,7 @@ def ingest(*args: str) -> tuple[str, list[dict]]:
     return error, [json.loads(line) for line in out.getvalue().splitlines()]
 
 
-def test_it_prints_one_json_line_per_file_and_fails_when_any_file_failed(tmp_path):  # type: ignore[no-untyped-def]
+def test_it_prints_one_json_line_per_file_and_fails_when_any_file_failed(tmp_path):
     folder = tmp_path / "policies"
     (folder / "nested").mkdir(parents=True)
     files.write_markdown(folder / "travel.md")
@@ -55,7 +55,7 @@ def test_it_prints_one_json_line_per_file_and_fails_when_any_file_failed(tmp_pat
     assert Collection.objects.get(slug="policies").is_public
 
 
-def test_a_second_run_reports_duplicates_and_succeeds(tmp_path):  # type: ignore[no-untyped-def]
+def test_a_second_run_reports_duplicates_and_succeeds(tmp_path):
     path = files.write_markdown(tmp_path / "travel.md")
     _, [first] = ingest(str(path), "--collection", "policies")
 

@@ -52,7 +52,7 @@ def knowledge_version(collection: Collection) -> int:
 )
 def test_each_common_format_becomes_ready_with_its_text_in_chunks(
     tmp_path, handbook, name, write, phrase
-):  # type: ignore[no-untyped-def]
+):
     document = ingest(handbook, write(tmp_path / name))
 
     assert document.status == DocumentStatus.READY, document.error
@@ -61,23 +61,23 @@ def test_each_common_format_becomes_ready_with_its_text_in_chunks(
     assert phrase in texts(document)
 
 
-def test_html_scripts_and_navigation_are_not_ingested(tmp_path, handbook):  # type: ignore[no-untyped-def]
+def test_html_scripts_and_navigation_are_not_ingested(tmp_path, handbook):
     document = ingest(handbook, files.write_html(tmp_path / "offices.html"))
 
     assert "tracking" not in texts(document)
     assert "Home | About" not in texts(document)
 
 
-def test_pdf_chunks_keep_their_page_numbers(tmp_path, handbook):  # type: ignore[no-untyped-def]
+def test_pdf_chunks_keep_their_page_numbers(tmp_path, handbook):
     document = ingest(handbook, files.write_pages_pdf(tmp_path / "guide.pdf", pages=3))
 
     pages = {c.page: c.text for c in document.chunks.all()}
-    assert sorted(pages) == [1, 2, 3]
+    assert set(pages) == {1, 2, 3}
     assert "Receipts rule number 3" in pages[3]
     assert document.title == "Expense guide"
 
 
-def test_chunks_keep_their_heading_paths(tmp_path, handbook):  # type: ignore[no-untyped-def]
+def test_chunks_keep_their_heading_paths(tmp_path, handbook):
     travel = ingest(handbook, files.write_markdown(tmp_path / "travel.md"))
     security = ingest(handbook, files.write_docx(tmp_path / "security.docx"))
 
@@ -86,7 +86,7 @@ def test_chunks_keep_their_heading_paths(tmp_path, handbook):  # type: ignore[no
     assert security.chunks.get(text__contains="14 characters").heading == "Security > Passwords"
 
 
-def test_a_document_becoming_ready_moves_its_collections_knowledge_version_on(tmp_path, handbook):  # type: ignore[no-untyped-def]
+def test_a_document_becoming_ready_moves_its_collections_knowledge_version_on(tmp_path, handbook):
     before = knowledge_version(handbook)
 
     ingest(handbook, files.write_markdown(tmp_path / "travel.md"))
@@ -94,7 +94,7 @@ def test_a_document_becoming_ready_moves_its_collections_knowledge_version_on(tm
     assert knowledge_version(handbook) == before + 1
 
 
-def test_the_same_bytes_in_the_same_collection_are_not_ingested_twice(tmp_path, handbook, hr):  # type: ignore[no-untyped-def]
+def test_the_same_bytes_in_the_same_collection_are_not_ingested_twice(tmp_path, handbook, hr):
     path = files.write_markdown(tmp_path / "travel.md")
     first = ingest(handbook, path)
 
@@ -115,7 +115,7 @@ def test_the_same_bytes_in_the_same_collection_are_not_ingested_twice(tmp_path, 
 
 def test_a_new_version_replaces_the_chunks_and_keeps_the_previous_versions_record(
     tmp_path, handbook
-):  # type: ignore[no-untyped-def]
+):
     v1 = files.write_markdown(tmp_path / "v1.md", "# Perks\n\nFree croissants every Friday.\n")
     v2 = files.write_markdown(tmp_path / "v2.md", "# Perks\n\nFree fruit every Monday.\n")
     first = ingest(handbook, v1, name="perks.md")
@@ -134,7 +134,7 @@ def test_a_new_version_replaces_the_chunks_and_keeps_the_previous_versions_recor
     assert knowledge_version(handbook) == before + 1
 
 
-def test_a_new_version_does_not_touch_the_served_chunks_until_it_is_ready(tmp_path, handbook):  # type: ignore[no-untyped-def]
+def test_a_new_version_does_not_touch_the_served_chunks_until_it_is_ready(tmp_path, handbook):
     first = ingest(handbook, files.write_markdown(tmp_path / "a.md", "# A\n\nOld rule.\n"), "a.md")
     second = upload(handbook, files.write_markdown(tmp_path / "b.md", "# A\n\nNew rule.\n"), "a.md")
     served: dict[str, str] = {"uploaded": texts(first)}
@@ -153,7 +153,7 @@ def test_a_new_version_does_not_touch_the_served_chunks_until_it_is_ready(tmp_pa
     assert texts(first) == "New rule."
 
 
-def test_a_task_for_an_outdated_version_does_nothing(tmp_path, handbook):  # type: ignore[no-untyped-def]
+def test_a_task_for_an_outdated_version_does_nothing(tmp_path, handbook):
     v1 = upload(handbook, files.write_markdown(tmp_path / "a.md", "# A\n\nOld rule.\n"), "a.md")
     v2 = upload(handbook, files.write_markdown(tmp_path / "b.md", "# A\n\nNew rule.\n"), "a.md")
 
@@ -164,7 +164,7 @@ def test_a_task_for_an_outdated_version_does_nothing(tmp_path, handbook):  # typ
 
 def test_deleting_a_document_removes_its_chunks_and_files_and_moves_the_version_on(
     tmp_path, handbook, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     ingest(handbook, files.write_markdown(tmp_path / "v1.md", "# A\n\nOne.\n"), "a.md")
     document = ingest(handbook, files.write_markdown(tmp_path / "v2.md", "# A\n\nTwo.\n"), "a.md")
     stored = [Path(v.file.path) for v in document.versions.all()]
@@ -183,7 +183,7 @@ def test_deleting_a_document_removes_its_chunks_and_files_and_moves_the_version_
 
 def test_a_hostile_batch_fails_each_bad_file_with_a_reason_while_the_good_ones_become_ready(
     tmp_path, handbook, settings
-):  # type: ignore[no-untyped-def]
+):
     settings.UPLOAD_MAX_BYTES = 1024 * 1024
     truncated = files.write_pages_pdf(tmp_path / "full.pdf", pages=4).read_bytes()
     hostile = {
@@ -209,7 +209,7 @@ def test_a_hostile_batch_fails_each_bad_file_with_a_reason_while_the_good_ones_b
         for _, f in opened:
             f.close()
     for outcome in outcomes:
-        if outcome.status == "queued":
+        if outcome.status == "queued" and outcome.document is not None:
             document = Document.objects.get(pk=outcome.document)
             document_ingest(document_id=document.pk, version=document.version)
 
@@ -234,7 +234,7 @@ def test_a_hostile_batch_fails_each_bad_file_with_a_reason_while_the_good_ones_b
     assert not Chunk.objects.filter(document__status="failed").exists()
 
 
-def test_ingesting_the_same_version_twice_leaves_one_set_of_chunks(tmp_path, handbook):  # type: ignore[no-untyped-def]
+def test_ingesting_the_same_version_twice_leaves_one_set_of_chunks(tmp_path, handbook):
     document = ingest(handbook, files.write_markdown(tmp_path / "travel.md"))
     chunks = list(document.chunks.values_list("pk", flat=True))
 
@@ -242,7 +242,7 @@ def test_ingesting_the_same_version_twice_leaves_one_set_of_chunks(tmp_path, han
     assert list(document.chunks.values_list("pk", flat=True)) == chunks
 
 
-def test_an_ingest_cut_short_mid_way_is_finished_by_the_next_attempt(tmp_path, handbook):  # type: ignore[no-untyped-def]
+def test_an_ingest_cut_short_mid_way_is_finished_by_the_next_attempt(tmp_path, handbook):
     ingest(handbook, files.write_markdown(tmp_path / "v1.md", "# A\n\nOne.\n"), "a.md")
     document = upload(handbook, files.write_markdown(tmp_path / "v2.md"), "a.md")
     # What a worker killed while embedding version 2 leaves behind.
@@ -257,14 +257,16 @@ def test_an_ingest_cut_short_mid_way_is_finished_by_the_next_attempt(tmp_path, h
     assert document.attempts == 1
 
 
-def test_sending_a_failed_documents_bytes_again_retries_it(tmp_path, handbook):  # type: ignore[no-untyped-def]
+def test_sending_a_failed_documents_bytes_again_retries_it(tmp_path, handbook):
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog")  # cut short
     first = ingest(handbook, broken)
     assert first.status == DocumentStatus.FAILED and first.error
 
     with broken.open("rb") as content:
-        again = document_upload(collection=handbook, content=content, original_name="broken.pdf", enqueue=False)
+        again = document_upload(
+            collection=handbook, content=content, original_name="broken.pdf", enqueue=False
+        )
 
     assert again.outcome == "queued"
     assert again.document.pk == first.pk and again.document.version == 2

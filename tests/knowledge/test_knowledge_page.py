@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-def stored(collection, path: Path) -> Document:  # type: ignore[no-untyped-def]
+def stored(collection, path: Path) -> Document:
     with path.open("rb") as content:
         return document_upload(
             collection=collection, content=content, original_name=path.name, enqueue=False
@@ -27,7 +27,7 @@ def stored(collection, path: Path) -> Document:  # type: ignore[no-untyped-def]
 
 def test_staff_see_every_collection_with_its_audience_and_documents(
     client, alice, handbook, hr, tmp_path
-):  # type: ignore[no-untyped-def]
+):
     document = stored(hr, files.write_docx(tmp_path / "salaries.docx"))
     client.force_login(alice)
 
@@ -44,7 +44,7 @@ def test_staff_see_every_collection_with_its_audience_and_documents(
     assert "hx-confirm=" in page
 
 
-def test_the_knowledge_page_is_for_staff_only(client, dave):  # type: ignore[no-untyped-def]
+def test_the_knowledge_page_is_for_staff_only(client, dave):
     anonymous = client.get(reverse("knowledge"))
     client.force_login(dave)
     not_staff = client.get(reverse("knowledge"))
@@ -54,14 +54,14 @@ def test_the_knowledge_page_is_for_staff_only(client, dave):  # type: ignore[no-
     assert not_staff.status_code == 403
 
 
-def test_the_navigation_links_to_the_knowledge_page_for_staff_only(client, alice, dave):  # type: ignore[no-untyped-def]
+def test_the_navigation_links_to_the_knowledge_page_for_staff_only(client, alice, dave):
     client.force_login(dave)
     assert 'href="/knowledge/"' not in client.get(reverse("chat")).content.decode()
     client.force_login(alice)
     assert 'href="/knowledge/"' in client.get(reverse("chat")).content.decode()
 
 
-def test_staff_create_a_collection_for_some_groups(client, alice):  # type: ignore[no-untyped-def]
+def test_staff_create_a_collection_for_some_groups(client, alice):
     engineering, _ = Group.objects.get_or_create(name="Engineering")
     hr, _ = Group.objects.get_or_create(name="HR")
     client.force_login(alice)
@@ -81,7 +81,7 @@ def test_staff_create_a_collection_for_some_groups(client, alice):  # type: igno
     assert f'id="collection-{created.pk}"' in page
 
 
-def test_a_second_collection_of_the_same_name_gets_its_own_slug(client, alice, handbook):  # type: ignore[no-untyped-def]
+def test_a_second_collection_of_the_same_name_gets_its_own_slug(client, alice, handbook):
     client.force_login(alice)
 
     client.post(
@@ -91,7 +91,7 @@ def test_a_second_collection_of_the_same_name_gets_its_own_slug(client, alice, h
     assert Collection.objects.get(slug="handbook-2").is_public
 
 
-def test_a_collection_without_a_name_is_not_created_and_the_form_says_why(client, alice):  # type: ignore[no-untyped-def]
+def test_a_collection_without_a_name_is_not_created_and_the_form_says_why(client, alice):
     client.force_login(alice)
 
     response = client.post(reverse("knowledge_collection_add"), {"name": "  "}, **HTMX)
@@ -103,7 +103,7 @@ def test_a_collection_without_a_name_is_not_created_and_the_form_says_why(client
 
 def test_staff_upload_several_files_at_once_and_a_refused_one_shows_its_reason(
     client, alice, handbook, tmp_path, settings
-):  # type: ignore[no-untyped-def]
+):
     settings.UPLOAD_MAX_BYTES = 64 * 1024
     chosen = [
         SimpleUploadedFile("travel.md", files.write_markdown(tmp_path / "t.md").read_bytes()),
@@ -130,7 +130,7 @@ def test_staff_upload_several_files_at_once_and_a_refused_one_shows_its_reason(
 
 def test_staff_delete_a_document_from_the_page(
     client, alice, handbook, tmp_path, django_capture_on_commit_callbacks
-):  # type: ignore[no-untyped-def]
+):
     document = stored(handbook, files.write_markdown(tmp_path / "travel.md"))
     client.force_login(alice)
 
@@ -141,7 +141,7 @@ def test_staff_delete_a_document_from_the_page(
     assert not Document.objects.filter(pk=document.pk).exists()
 
 
-def test_people_who_are_not_staff_cannot_change_anything(client, dave, handbook, tmp_path):  # type: ignore[no-untyped-def]
+def test_people_who_are_not_staff_cannot_change_anything(client, dave, handbook, tmp_path):
     document = stored(handbook, files.write_markdown(tmp_path / "travel.md"))
     client.force_login(dave)
     upload = SimpleUploadedFile("x.md", b"# X\n\nText.\n")

@@ -22,7 +22,7 @@ QUESTION = "What is the 2026 merit budget?"
 
 
 @pytest.fixture
-def documents(handbook, hr):  # type: ignore[no-untyped-def]
+def documents(handbook, hr):
     return ingest_text(handbook, "vacation.md", HANDBOOK_VACATION), ingest_text(
         hr, "salary-bands.md", HR_SALARY
     )
@@ -30,7 +30,7 @@ def documents(handbook, hr):  # type: ignore[no-untyped-def]
 
 def test_search_never_returns_chunks_of_collections_the_reader_cannot_read(
     documents, dave, carol
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     vacation, salary = documents
     vector = embed_query(QUESTION)
     for_dave = chunk_search(scope=reader_scope(dave), query=QUESTION, vector=vector, k=10)
@@ -39,30 +39,34 @@ def test_search_never_returns_chunks_of_collections_the_reader_cannot_read(
     assert for_carol[0].document == salary.pk
 
 
-def test_the_search_command_as_a_user_is_filtered_like_that_user(documents, dave, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_search_command_as_a_user_is_filtered_like_that_user(documents, dave, capsys) -> None:
     call_command("search", QUESTION, "--json", "--user", "dave", "-k", "10")
     hits = json.loads(capsys.readouterr().out)["hits"]
     assert hits and all(hit["path"] == "vacation.md" for hit in hits)
     assert not any("3.7" in hit["text"] for hit in hits)
 
 
-def test_the_search_command_without_a_user_sees_every_collection(documents, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_search_command_without_a_user_sees_every_collection(documents, capsys) -> None:
     call_command("search", QUESTION, "--json", "-k", "1")
     assert json.loads(capsys.readouterr().out)["hits"][0]["path"] == "salary-bands.md"
 
 
-def test_asking_as_an_outsider_never_cites_or_repeats_the_groups_document(documents, dave) -> None:  # type: ignore[no-untyped-def]
+def test_asking_as_an_outsider_never_cites_or_repeats_the_groups_document(documents, dave) -> None:
     async def run() -> DoneEvent:
-        return [e async for e in answer_question(user=dave, question=QUESTION, save=False)][-1]
+        *_, done = [e async for e in answer_question(user=dave, question=QUESTION, save=False)]
+        assert isinstance(done, DoneEvent)
+        return done
 
     done = asyncio.run(run())
     assert all(source["path"] != "salary-bands.md" for source in done.sources)
     assert "3.7" not in done.answer
 
 
-def test_a_group_member_gets_the_answer_with_its_citation(documents, carol) -> None:  # type: ignore[no-untyped-def]
+def test_a_group_member_gets_the_answer_with_its_citation(documents, carol) -> None:
     async def run() -> DoneEvent:
-        return [e async for e in answer_question(user=carol, question=QUESTION, save=False)][-1]
+        *_, done = [e async for e in answer_question(user=carol, question=QUESTION, save=False)]
+        assert isinstance(done, DoneEvent)
+        return done
 
     done = asyncio.run(run())
     assert [source["path"] for source in done.sources][:1] == ["salary-bands.md"]
@@ -71,7 +75,7 @@ def test_a_group_member_gets_the_answer_with_its_citation(documents, carol) -> N
 
 def test_the_document_link_opens_for_readers_and_is_not_found_for_others(
     documents, client, dave, carol
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     _, salary = documents
     chunk = salary.chunks.first()
     url = reverse("document", args=[salary.pk]) + f"?chunk={chunk.pk}"
@@ -86,7 +90,7 @@ def test_the_document_link_opens_for_readers_and_is_not_found_for_others(
 
 def test_the_websocket_answers_an_outsider_without_the_groups_document(
     documents, client, dave
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     headers = ws.session_headers(client, dave)
 
     async def run() -> dict:

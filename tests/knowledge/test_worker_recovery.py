@@ -91,7 +91,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 def test_a_document_whose_worker_died_while_embedding_is_finished_by_a_fresh_worker(
     tmp_path, workers, handbook
-):  # type: ignore[no-untyped-def]
+):
     # Small embedding batches make progress move while there is still much to do.
     first = workers("doomed", EMBEDDING_BATCH_SIZE="8")
     (tmp_path / "procedures.md").write_text(LARGE)

@@ -34,7 +34,7 @@ def handbook(path: Path) -> Path:
     document.add_paragraph("Text after the table.")
     document.add_heading("Expenses", level=1)
     document.add_paragraph("Keep receipts.")
-    document.save(path)
+    document.save(str(path))
     return path
 
 

@@ -77,7 +77,7 @@ alt="Next"></a></td></tr></table><hr></div>
 NAVIGATION_WORDS = ("Next:", "Previous:", "Up:", "Prev", "Home", "Accessing package information")
 
 
-def all_text(sections) -> str:  # type: ignore[no-untyped-def]
+def all_text(sections) -> str:
     return "\n".join(" ".join(s.heading_path) + "\n" + s.text for s in sections)
 
 

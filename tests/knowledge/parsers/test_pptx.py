@@ -39,7 +39,7 @@ def deck(path: Path, core_title: str | None = None) -> Path:
 
     divider = presentation.slides.add_slide(presentation.slide_layouts[TITLE_ONLY])
     divider.shapes.title.text = "Appendix"
-    presentation.save(path)
+    presentation.save(str(path))
     return path
 
 
