@@ -11,8 +11,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -29,6 +32,33 @@ def env_for(var: Path, **extra: str) -> dict[str, str]:
     """This environment on embedded defaults, with `var` as the var directory."""
     env = {k: v for k, v in os.environ.items() if k not in ENV_OF_THE_SESSION}
     return {**env, "DOCENT_VAR_DIR": str(var), **extra}
+
+
+class Output:
+    """A process's output, collected by a thread so that waiting for a line can give up."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+        self.closed = threading.Event()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+        self.closed.set()
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, text: str, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout  # a bound on waiting, not a speed assertion
+        while text not in self.text():
+            if self.closed.is_set() or time.monotonic() > deadline:
+                self.proc.kill()
+                raise AssertionError(f"{text!r} never came:\n{self.text()}")
+            time.sleep(0.2)
 
 
 def manage(var: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -105,14 +135,10 @@ def test_up_serves_the_site_and_stops_everything_it_started(up_var: Path) -> Non
         [sys.executable, "manage.py", "up", "--no-demo", "--port", str(port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    output: list[str] = []
+    output = Output(up)
     try:
-        assert up.stdout is not None
-        for line in up.stdout:
-            output.append(line)
-            if "Docent is up" in line:
-                break
-        assert up.poll() is None, "".join(output)
+        output.wait_for("Docent is up")
+        assert up.poll() is None, output.text()
 
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=30)
 
@@ -122,12 +148,76 @@ def test_up_serves_the_site_and_stops_everything_it_started(up_var: Path) -> Non
         assert (up_var / "secret_key").exists()
     finally:
         up.send_signal(signal.SIGTERM)
-        rest, _ = up.communicate(timeout=120)
-        output.append(rest)
+        up.wait(timeout=120)
+        output.closed.wait(timeout=30)
 
-    assert up.returncode == 0, "".join(output)
-    assert "stopped embedded redis, postgres" in "".join(output)
+    assert up.returncode == 0, output.text()
+    assert "stopped embedded redis, postgres" in output.text()
     assert not embedded._redis_ping(up_var / "redis.sock")
     assert not (up_var / "pg" / "postmaster.pid").exists()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+
+
+# --- the web and worker processes start what they need when they start ----------------------
+
+FIRST_REQUEST = """
+import asyncio, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from asgiref.testing import ApplicationCommunicator
+from config.asgi import application
+
+async def get_root():
+    scope = {"type": "http", "method": "GET", "path": "/", "query_string": b"",
+             "headers": [(b"host", b"127.0.0.1")], "http_version": "1.1", "scheme": "http",
+             "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 50000)}
+    app = ApplicationCommunicator(application, scope)
+    await app.send_input({"type": "http.request", "body": b""})
+    print((await app.receive_output(120))["status"])
+
+asyncio.run(get_root())
+"""
+
+
+def test_the_web_application_starts_redis_before_its_first_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    var = tmp_path / "var"
+    monkeypatch.setenv("DOCENT_VAR_DIR", str(var))
+    # A model server elsewhere, so that only Redis is the web process's to start.
+    env = env_for(var, LLM_BASE_URL=f"http://127.0.0.1:{embedded.free_port()}/v1")
+    try:
+        result = subprocess.run([sys.executable, "-c", FIRST_REQUEST], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=180)
+
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["302"]  # to the sign-in page
+        assert embedded._redis_ping(var / "redis.sock")
+        assert not (var / "llm.json").exists()
+    finally:
+        embedded.stop_redis()
+
+
+def test_a_celery_worker_starts_redis_when_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db  # type: ignore[no-untyped-def]
+) -> None:
+    from django.db import connection
+
+    from tests.conftest import worker_popen
+
+    var = tmp_path / "var"
+    monkeypatch.setenv("DOCENT_VAR_DIR", str(var))
+    connection.ensure_connection()
+    database = connection.settings_dict
+    socket_dir = quote(database["HOST"], safe="")
+    # The session's database, so that only Redis is new in this var directory.
+    url = f"postgres://{database['USER']}@{socket_dir}:{database['PORT'] or 5432}/{database['NAME']}"
+    worker = worker_popen("entry", DOCENT_VAR_DIR=str(var), DATABASE_URL=url)
+    try:
+        Output(worker).wait_for("ready.", timeout=120)
+        assert worker.poll() is None, "the worker exited"
+        assert embedded._redis_ping(var / "redis.sock")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        embedded.stop_redis()
