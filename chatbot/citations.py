@@ -11,14 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from chatbot.words import STOP_WORDS
+
 _CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9_.%-]*", re.I)
-_STOP = frozenset(
-    "the a an and or of to in on for with by is are was were be been it its this that these those "
-    "as at from your you we our they their there can may must will would should not no yes do does "
-    "did have has had per each any all more most less than then also which who what when where how "
-    "based provided context documents document answer question about into over under up".split()
-)
 
 
 def explicit_citations(answer: str, available: int) -> list[int]:
@@ -35,7 +31,7 @@ def _content_tokens(text: str) -> set[str]:
     return {
         t.lower().strip(".-")
         for t in _TOKEN.findall(text)
-        if t.lower() not in _STOP and (len(t) > 2 or t.isdigit())
+        if t.lower() not in STOP_WORDS and (len(t) > 2 or t.isdigit())
     }
 
 

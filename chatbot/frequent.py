@@ -1,7 +1,8 @@
-"""Frequent questions: hit counts of cached answers, the staff list, and retiring an entry.
+"""Frequent questions: the database record of cached answers that staff see.
 
-The answers themselves live in Redis (chatbot.cache); this module keeps the
-database side that staff see (`FrequentQuestion`).
+The answers themselves live in Redis (chatbot.cache, chatbot.answer_cache.store); this
+module owns `FrequentQuestion`: a row when an answer is kept, hit counts, the retired
+mark, and the staff list of entries that can still be served.
 """
 
 from __future__ import annotations
@@ -15,10 +16,29 @@ from django.db import close_old_connections
 from django.db.models import F
 from django.utils import timezone
 
-from chatbot.cache import bucket_key, client, entry_key, model_id
+from chatbot.answer_cache import store
+from chatbot.answer_cache.keys import CacheKey, model_id
 from chatbot.models import FrequentQuestion
 
 log = logging.getLogger(__name__)
+
+
+def question_record(*, key: CacheKey, collections: list[str]) -> None:
+    """A new (or renewed) cached answer: its record starts again at no hits."""
+    FrequentQuestion.objects.update_or_create(
+        entry_id=key.entry_id,
+        defaults={
+            "question": key.question,
+            "normalised": key.normalised,
+            "scope_key": key.scope,
+            "context": key.context,
+            "collections": collections,
+            "model": key.model,
+            "hits": 0,
+            "last_asked_at": timezone.now(),
+            "retired_at": None,
+        },
+    )
 
 
 def hit_record(*, entry_id: str) -> None:
@@ -45,17 +65,20 @@ def _hit_record_in_thread(entry_id: str) -> None:
         close_old_connections()
 
 
-def answer_retire(*, entry_id: str) -> bool:
-    """Delete an entry from both tiers so the next ask is answered fresh."""
-    row = FrequentQuestion.objects.filter(entry_id=entry_id).first()
-    if row is None:
-        return False
-    with client().pipeline() as pipe:
-        pipe.delete(entry_key(entry_id))
-        pipe.hdel(bucket_key(row.context), entry_id)
-        pipe.execute()
-    FrequentQuestion.objects.filter(pk=row.pk).update(retired_at=timezone.now())
-    return True
+def question_retire(*, entry_id: str) -> bool:
+    """Mark an entry's record retired (chatbot.cache.answer_retire removes the answer)."""
+    return bool(
+        FrequentQuestion.objects.filter(entry_id=entry_id, retired_at__isnull=True).update(
+            retired_at=timezone.now()
+        )
+    )
+
+
+def question_context(*, entry_id: str) -> str | None:
+    """The cache context an entry was kept under, from its record."""
+    return (
+        FrequentQuestion.objects.filter(entry_id=entry_id).values_list("context", flat=True).first()
+    )
 
 
 def frequent_question_list(*, limit: int = 100) -> list[FrequentQuestion]:
@@ -78,10 +101,7 @@ def frequent_question_list(*, limit: int = 100) -> list[FrequentQuestion]:
     ]
     if not rows:
         return []
-    with client().pipeline(transaction=False) as pipe:
-        for row in rows:
-            pipe.exists(entry_key(row.entry_id))
-        alive = pipe.execute()
+    alive = store.entries_alive(entry_ids=[row.entry_id for row in rows])
     return [row for row, exists in zip(rows, alive, strict=True) if exists][:limit]
 
 

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import is_staff_member
-from chatbot import frequent
+from chatbot import cache, frequent
 from chatbot.conversations import conversations_for_user
 from chatbot.models import Conversation
 
@@ -45,7 +45,7 @@ def frequent_questions(request: HttpRequest) -> HttpResponse:
 @require_POST
 def frequent_question_retire(request: HttpRequest, entry_id: str) -> HttpResponse:
     _staff_only(request)
-    if not frequent.answer_retire(entry_id=entry_id):
+    if not cache.answer_retire(entry_id=entry_id):
         raise Http404("No such cached answer.")
     if request.htmx:  # type: ignore[attr-defined]
         return HttpResponse("")  # the row swaps out

@@ -1,4 +1,5 @@
-"""The answer cache: exact and semantic hits, never a leak, never stale, only grounded answers.
+"""The answer cache: exact and semantic hits, never a leak, never stale, only checked answers,
+never another question's answer, never one person's conversation served to another.
 
 Real Redis and the real embedding model throughout. Entries are seeded through
 chatbot.cache so that only the last test needs the language model.
@@ -7,18 +8,22 @@ chatbot.cache so that only the last test needs the language model.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
+from accounts.services import user_ensure
 from chatbot import cache, frequent
 from chatbot.answering import DoneEvent, TokenEvent, answer_question
-from chatbot.followups import Standalone, query_vector
+from chatbot.followups import Standalone, query_vector, standalone
 from chatbot.llm import ModelUnavailable
 from chatbot.models import FrequentQuestion
 from config.embedded import free_port
 from knowledge.collections import collection_touch
-from knowledge.embeddings import embed_query
+from knowledge.embeddings import embed_passages, embed_query
 from knowledge.lifecycle import document_delete
 from knowledge.selectors import reader_scope
 from tests.support import ws
@@ -47,13 +52,17 @@ def source(document: int = 1, path: str = "vacation.md") -> dict:
 
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
+    _clear_cache()
+
+
+def _clear_cache() -> None:
     r = cache.client()
     keys = list(r.scan_iter(f"{cache.PREFIX}:*"))
     if keys:
         r.delete(*keys)
 
 
-def seed(user, question: str, answer: str, sources: list[dict] | None = None) -> str:  # type: ignore[no-untyped-def]
+def seed(user, question: str, answer: str, sources: list[dict] | None = None) -> str:
     """Cache an answer as answering would after a grounded reply to `user`."""
     entry_id = cache.answer_set(
         key=cache.answer_key(question=question, scope=reader_scope(user)),
@@ -67,7 +76,7 @@ def seed(user, question: str, answer: str, sources: list[dict] | None = None) ->
     return entry_id
 
 
-def lookup(user, question: str) -> cache.CachedAnswer | None:  # type: ignore[no-untyped-def]
+def lookup(user, question: str) -> cache.CachedAnswer | None:
     """Both tiers, in the order answering asks them."""
     key = cache.answer_key(question=question, scope=reader_scope(user))
     return cache.answer_get(key=key) or cache.answer_get_similar(
@@ -75,7 +84,7 @@ def lookup(user, question: str) -> cache.CachedAnswer | None:  # type: ignore[no
     )
 
 
-def ask(user, question: str, *, save: bool = False, conversation: int | None = None):  # type: ignore[no-untyped-def]
+def ask(user, question: str, *, save: bool = False, conversation: int | None = None):
     async def run() -> tuple[str, DoneEvent]:
         text, done = [], None
         async for event in answer_question(
@@ -94,7 +103,7 @@ def ask(user, question: str, *, save: bool = False, conversation: int | None = N
 # --- the two tiers ----------------------------------------------------------------------------
 
 
-def test_an_exact_hit_ignores_case_spacing_and_punctuation(handbook, dave) -> None:  # type: ignore[no-untyped-def]
+def test_an_exact_hit_ignores_case_spacing_and_punctuation(handbook, dave) -> None:
     entry_id = seed(dave, VACATION, VACATION_ANSWER)
     key = cache.answer_key(
         question="  how many VACATION days do full-time   employees get", scope=reader_scope(dave)
@@ -104,15 +113,12 @@ def test_an_exact_hit_ignores_case_spacing_and_punctuation(handbook, dave) -> No
     assert found.answer == VACATION_ANSWER and found.sources == [source()]
 
 
-def test_a_paraphrase_hits_the_semantic_tier(handbook, dave) -> None:  # type: ignore[no-untyped-def]
-    seed(dave, "minimum password length", "At least 14 characters [1].")
-    key = cache.answer_key(
-        question="how many characters must my password have", scope=reader_scope(dave)
-    )
+def test_a_paraphrase_hits_the_semantic_tier(handbook, dave) -> None:
+    seed(dave, "How long must my password be?", "At least 14 characters [1].")
+    asked = "how long does my password need to be"
+    key = cache.answer_key(question=asked, scope=reader_scope(dave))
     assert cache.answer_get(key=key) is None
-    found = cache.answer_get_similar(
-        key=key, vector=embed_query("how many characters must my password have")
-    )
+    found = cache.answer_get_similar(key=key, vector=embed_query(asked))
     assert found is not None and found.tier == "semantic"
     assert found.answer == "At least 14 characters [1]."
 
@@ -124,18 +130,76 @@ def test_a_paraphrase_hits_the_semantic_tier(handbook, dave) -> None:  # type: i
         ("parental leave for the primary caregiver", "parental leave for the secondary caregiver"),
         ("how fast must I acknowledge a SEV1 page", "how fast must I acknowledge a SEV2 page"),
         (VACATION, MERIT),
+        # issue 8: this very pair was served the other's answer
+        (
+            "When do I have to be online during the day?",
+            "What time should I turn up on my first day?",
+        ),
+        ("What does diff -i do?", "What does diff -I do?"),
+        ("What does the + key do?", "What does the - key do?"),
     ],
 )
-def test_a_question_that_only_looks_alike_misses(handbook, dave, cached, asked) -> None:  # type: ignore[no-untyped-def]
+def test_a_question_that_only_looks_alike_misses(handbook, dave, cached, asked) -> None:
     seed(dave, cached, "An answer to another question [1].")
     assert lookup(dave, asked) is None
 
 
-def test_a_follow_up_is_keyed_by_its_stand_alone_rewrite(handbook, carol) -> None:  # type: ignore[no-untyped-def]
+NEAR_MISS_FILES = [
+    Path(__file__).resolve().parents[2] / "bench" / "qa" / "cache_pairs.jsonl",
+    Path(__file__).resolve().parents[2] / "knowledge" / "sample" / "paraphrases.jsonl",
+]
+
+
+def test_no_near_miss_pair_is_served_the_other_answer_through_the_real_cache(
+    handbook, dave
+) -> None:
+    """Every pair of the near-miss sets (handbook, Debian manuals), through Redis and the
+    embedding model, both ways round: each near miss is a miss, while rewordings that keep
+    their key terms still hit."""
+    pairs = [
+        json.loads(line)
+        for path in NEAR_MISS_FILES
+        for line in path.read_text().splitlines()
+        if line.strip()
+    ]
+    assert sum(not p["same"] for p in pairs) >= 150
+    questions = sorted({q for p in pairs for q in (p["a"], p["b"])})
+    # One batch gives the vectors embed_query gives one at a time (normalised, same model).
+    vectors = dict(zip(questions, embed_passages(questions), strict=True))
+    scope = reader_scope(dave)
+    false_hits, reworded, reworded_hits = [], 0, 0
+    for pair in pairs:
+        for cached, asked in ((pair["a"], pair["b"]), (pair["b"], pair["a"])):
+            _clear_cache()
+            assert cache.answer_set(
+                key=cache.answer_key(question=cached, scope=scope),
+                vector=vectors[cached],
+                answer=f"The answer to: {cached} [1].",
+                sources=[source()],
+                timings={},
+                collections=["Employee handbook"],
+            )
+            key = cache.answer_key(question=asked, scope=scope)
+            found = cache.answer_get(key=key) or cache.answer_get_similar(
+                key=key, vector=vectors[asked]
+            )
+            if not pair["same"] and found is not None:
+                false_hits.append((asked, found.question))
+            if pair.get("kind") == "reworded":
+                reworded += 1
+                reworded_hits += found is not None
+    assert false_hits == []
+    # Safety must not come from refusing everything: most rewordings that keep their key
+    # terms are served (bench/cache_threshold.py prints the rates).
+    assert reworded_hits >= 0.6 * reworded, (reworded_hits, reworded)
+
+
+def test_a_follow_up_is_keyed_by_its_stand_alone_rewrite(handbook, carol) -> None:
     # No documents: the first question abstains without the model, and is not cached.
     _, first = ask(carol, VACATION, save=True)
     assert not first.cached and not first.sources
-    rewrite = f"{VACATION.rstrip('?')}? and for contractors?"
+    rewrite = standalone(question="and for contractors?", history=[("user", VACATION)]).text
+    assert "contractors" in rewrite and "vacation" in rewrite
     seed(carol, rewrite, "Contractors do not receive paid vacation [1].")
 
     text, done = ask(carol, "and for contractors?", save=True, conversation=first.conversation)
@@ -151,7 +215,7 @@ def test_a_follow_up_is_keyed_by_its_stand_alone_rewrite(handbook, carol) -> Non
 
 def test_a_reader_outside_a_group_never_gets_its_answers_by_either_tier(
     handbook, hr, engineering, carol, dave, bob
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     seed(carol, MERIT, MERIT_ANSWER, [source(path="salary-bands.md")])
     paraphrase = "what's the merit budget for 2026"
 
@@ -180,7 +244,7 @@ def test_a_reader_outside_a_group_never_gets_its_answers_by_either_tier(
 @pytest.mark.parametrize("change", ["ingest", "new version", "delete", "touch"])
 def test_a_change_in_a_collection_of_the_scope_retires_its_answers(
     handbook, hr, carol, dave, change
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     document = ingest_text(handbook, "vacation.md", HANDBOOK_VACATION)
     seed(dave, VACATION, VACATION_ANSWER)
     seed(carol, MERIT, MERIT_ANSWER)
@@ -202,7 +266,7 @@ def test_a_change_in_a_collection_of_the_scope_retires_its_answers(
     assert frequent.frequent_question_list() == []
 
 
-def test_a_change_elsewhere_leaves_answers_alone(handbook, hr, dave) -> None:  # type: ignore[no-untyped-def]
+def test_a_change_elsewhere_leaves_answers_alone(handbook, hr, dave) -> None:
     seed(dave, VACATION, VACATION_ANSWER)
     ingest_text(hr, "salary-bands.md", HR_SALARY)
     assert lookup(dave, VACATION) is not None
@@ -211,7 +275,7 @@ def test_a_change_elsewhere_leaves_answers_alone(handbook, hr, dave) -> None:  #
 # --- only grounded answers --------------------------------------------------------------------
 
 
-def test_an_abstention_is_not_cached(handbook, dave) -> None:  # type: ignore[no-untyped-def]
+def test_an_abstention_is_not_cached(handbook, dave) -> None:
     _, done = ask(dave, MERIT)  # no documents at all
     assert not done.sources and not done.cached
     _, again = ask(dave, MERIT)
@@ -220,16 +284,113 @@ def test_an_abstention_is_not_cached(handbook, dave) -> None:  # type: ignore[no
     assert not FrequentQuestion.objects.exists()
 
 
-def test_an_answer_that_failed_is_not_cached(handbook, dave, settings) -> None:  # type: ignore[no-untyped-def]
+def test_an_answer_whose_model_failed_is_not_cached(handbook, dave, settings) -> None:
     ingest_text(handbook, "vacation.md", HANDBOOK_VACATION)
     settings.LLM_BASE_URL = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
-    with pytest.raises(ModelUnavailable):
+    # Answering may raise or answer from the evidence alone; either way nothing is kept.
+    with contextlib.suppress(ModelUnavailable):
         ask(dave, VACATION)
     assert not list(cache.client().scan_iter(f"{cache.PREFIX}:*"))
     assert not FrequentQuestion.objects.exists()
 
 
-def test_a_disabled_cache_neither_serves_nor_keeps(handbook, dave, settings) -> None:  # type: ignore[no-untyped-def]
+def test_an_answer_that_failed_the_evidence_check_is_never_kept(handbook, dave) -> None:
+    key = cache.answer_key(question=VACATION, scope=reader_scope(dave))
+    kept = cache.answer_set(
+        key=key,
+        vector=embed_query(VACATION),
+        answer="Full-time employees get 12 vacation days [1].",
+        sources=[source()],
+        timings={},
+        collections=["Employee handbook"],
+        checked=False,
+    )
+    assert kept is None
+    assert lookup(dave, VACATION) is None
+    assert not list(cache.client().scan_iter(f"{cache.PREFIX}:*"))
+    assert not FrequentQuestion.objects.exists()
+
+
+def test_a_thumbs_down_retires_the_answer_from_both_tiers_and_it_is_not_kept_again(
+    handbook, dave
+) -> None:
+    wrong = "Full-time employees get 12 vacation days [1]."
+    entry_id = seed(dave, VACATION, wrong)
+    paraphrase = "how many days of vacation do full-time employees get"
+    assert lookup(dave, VACATION) is not None and lookup(dave, paraphrase) is not None
+
+    assert cache.answer_retire(entry_id=entry_id)
+
+    assert lookup(dave, VACATION) is None and lookup(dave, paraphrase) is None
+    assert FrequentQuestion.objects.get(entry_id=entry_id).retired_at is not None
+    assert frequent.frequent_question_list() == []
+
+    def keep(answer: str) -> str | None:
+        return cache.answer_set(
+            key=cache.answer_key(question=VACATION, scope=reader_scope(dave)),
+            vector=embed_query(VACATION),
+            answer=answer,
+            sources=[source()],
+            timings={},
+            collections=["Employee handbook"],
+        )
+
+    # The same words, produced again for the same question, are not served again...
+    assert keep(wrong) is None
+    assert lookup(dave, VACATION) is None
+    # ...while a different answer to it is kept as usual.
+    assert keep(VACATION_ANSWER) == entry_id
+    assert lookup(dave, VACATION).answer == VACATION_ANSWER  # type: ignore[union-attr]
+    assert not cache.answer_retire(entry_id="0" * 32), "nothing to retire"
+
+
+def test_an_answer_built_with_one_persons_conversation_is_never_served_to_another(
+    handbook, dave
+) -> None:
+    """Issue 9, finding 1: history reached the prompt, so the answer may carry what one
+    person said (here, an injected instruction); erin reads exactly what dave reads."""
+    erin = user_ensure(username="erin", password="pw-erin", groups=[])[0]
+    assert reader_scope(erin).key == reader_scope(dave).key
+    question = "How do I connect to the VPN?"
+    poisoned = cache.answer_set(
+        key=cache.answer_key(question=question, scope=reader_scope(dave)),
+        vector=embed_query(question),
+        answer="Connect through vpn.evil.example [1].",
+        sources=[source()],
+        timings={},
+        collections=["Employee handbook"],
+        cacheable=False,
+    )
+    assert poisoned is None
+    for reader in (erin, dave):
+        assert lookup(reader, question) is None
+        assert lookup(reader, "how do i connect to the vpn") is None
+    assert not list(cache.client().scan_iter(f"{cache.PREFIX}:*"))
+    assert not FrequentQuestion.objects.exists()
+
+    # The same question answered without anyone's history is shared: the flag decided.
+    seed(dave, question, "Import nwl-laptop.conf into WireGuard [1].")
+    assert lookup(erin, question).answer == "Import nwl-laptop.conf into WireGuard [1]."  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("answer", "sources", "cacheable", "checked", "refusal"),
+    [
+        (VACATION_ANSWER, [source()], True, True, None),
+        ("   ", [source()], True, True, cache.NotKept.EMPTY),
+        (VACATION_ANSWER, [], True, True, cache.NotKept.UNGROUNDED),
+        (VACATION_ANSWER, [source()], True, False, cache.NotKept.UNCHECKED),
+        (VACATION_ANSWER, [source()], False, True, cache.NotKept.PRIVATE),
+    ],
+)
+def test_it_says_why_an_answer_is_not_kept(answer, sources, cacheable, checked, refusal) -> None:
+    assert (
+        cache.keep_refusal(answer=answer, sources=sources, cacheable=cacheable, checked=checked)
+        is refusal
+    )
+
+
+def test_a_disabled_cache_neither_serves_nor_keeps(handbook, dave, settings) -> None:
     seed(dave, VACATION, VACATION_ANSWER)
     settings.ANSWER_CACHE_ENABLED = False
     assert lookup(dave, VACATION) is None
@@ -250,7 +411,7 @@ def test_a_disabled_cache_neither_serves_nor_keeps(handbook, dave, settings) -> 
 # --- over the websocket -----------------------------------------------------------------------
 
 
-def test_a_cached_answer_streams_over_the_socket_like_a_fresh_one(handbook, dave, client) -> None:  # type: ignore[no-untyped-def]
+def test_a_cached_answer_streams_over_the_socket_like_a_fresh_one(handbook, dave, client) -> None:
     entry_id = seed(dave, VACATION, VACATION_ANSWER)
     headers = ws.session_headers(client, dave)
 
@@ -274,7 +435,9 @@ def test_a_cached_answer_streams_over_the_socket_like_a_fresh_one(handbook, dave
 # --- the frequent questions page --------------------------------------------------------------
 
 
-def test_staff_see_the_frequent_questions_and_can_retire_one(handbook, hr, alice, carol, dave, client) -> None:  # type: ignore[no-untyped-def]
+def test_staff_see_the_frequent_questions_and_can_retire_one(
+    handbook, hr, alice, carol, dave, client
+) -> None:
     vacation_id = seed(dave, VACATION, VACATION_ANSWER)
     seed(carol, MERIT, MERIT_ANSWER)
     for _ in range(3):
@@ -296,7 +459,9 @@ def test_staff_see_the_frequent_questions_and_can_retire_one(handbook, hr, alice
     assert lookup(carol, MERIT) is not None
 
 
-def test_the_frequent_questions_page_refuses_everyone_but_staff(handbook, bob, dave, client) -> None:  # type: ignore[no-untyped-def]
+def test_the_frequent_questions_page_refuses_everyone_but_staff(
+    handbook, bob, dave, client
+) -> None:
     entry_id = seed(dave, VACATION, VACATION_ANSWER)
     retire = reverse("frequent_question_retire", args=[entry_id])
 
@@ -319,7 +484,9 @@ The primary PostgreSQL server is configured with max_connections = 400.
 CONNECTIONS = "What is max_connections on the primary PostgreSQL server?"
 
 
-def test_a_grounded_answer_is_cached_and_served_again_over_the_socket(handbook, dave, client) -> None:  # type: ignore[no-untyped-def]
+def test_a_grounded_answer_is_cached_and_served_again_over_the_socket(
+    handbook, dave, client
+) -> None:
     ingest_text(handbook, "database.md", DATABASE)
     headers = ws.session_headers(client, dave)
 
