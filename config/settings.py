@@ -196,12 +196,12 @@ ABSTAIN_BELOW = env_float("ABSTAIN_BELOW", 0.30)
 # --- Answer cache (chatbot.cache, docs/cache.md) ----------------------------------------------
 ANSWER_CACHE_ENABLED = env_bool("ANSWER_CACHE_ENABLED", True)
 ANSWER_CACHE_TTL = env_int("ANSWER_CACHE_TTL", 7 * 24 * 3600)  # seconds
-# Cosine similarity for a paraphrase to share a cached answer, on top of a lexical guard
-# (chatbot.cache.same_question). Measured by bench/cache_threshold.py on the 80 pairs of
-# knowledge/sample/paraphrases.jsonl with the bundled MiniLM: at 0.65, paraphrase hit rate
-# 17.5 % (7/40) and false-hit rate 0 % (0/40); by cosine alone no threshold is safe (hard
-# negatives reach 0.96 while paraphrases have a median of 0.50). The nearest negative the
-# guard lets through is at 0.60, so 0.65 keeps a margin. Re-measure when changing models.
+# Cosine similarity for a cached question to be a candidate; the key-term guard
+# (chatbot.answer_cache.guard) decides. Measured by bench/cache_threshold.py on 343 pairs
+# (bench/qa/cache_pairs.jsonl: handbook and Debian manuals; knowledge/sample/paraphrases.jsonl)
+# with the bundled MiniLM: at 0.65, 0 % false hits (0/235) and 40.7 % paraphrase hits
+# (44/108); with the guard both rates hold from 0.40 to 0.90, while cosine alone is never
+# safe (78.7 % false hits at 0.65). Re-measure when changing models.
 ANSWER_CACHE_SIMILARITY = env_float("ANSWER_CACHE_SIMILARITY", 0.65)
 if not 0 < ANSWER_CACHE_SIMILARITY <= 1:
     raise ImproperlyConfigured("ANSWER_CACHE_SIMILARITY must be in (0, 1]")

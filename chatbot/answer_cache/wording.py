@@ -1,7 +1,7 @@
 """A question as tokens: the one reading of its wording that the cache key and the guard share.
 
 Words are casefolded and stripped of punctuation, but what tells two questions apart
-survives: command-line options and search terms keep their case (`diff -i` is not `diff -I`), a key typed
+survives: command-line options, search terms and single-letter keys keep their case (`diff -i` is not `diff -I`), a key typed
 on its own keeps its symbol (aptitude's `+` is not its `-`), currency symbols and `%`
 become words, thousands separators go (2,000 is 2000) and decimals stay (0.30 is not 30).
 """
@@ -45,6 +45,8 @@ def lex(question: str) -> list[str]:
         core = token.rstrip(".,;:!?") or token
         if _OPTION.fullmatch(core):
             tokens.append(core.rstrip("-"))
+        elif len(core) == 1 and core.isalpha() and core not in "IaA":
+            tokens.append(core)  # a key as typed: aptitude's u and U are different keys
         elif core in _SIGNS:
             tokens.append(_SIGNS[core].strip())
         elif _SYMBOLS.fullmatch(core):

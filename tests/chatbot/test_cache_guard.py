@@ -16,6 +16,7 @@ from chatbot.answer_cache.wording import lex
         ("What does diff -i do?", "What does diff -I do?", Verdict.OPTIONS),
         ("What does the + key do?", "What does the - key do?", Verdict.OPTIONS),
         ("What does %< stand for?", "What does %> stand for?", Verdict.OPTIONS),
+        ("What does the u key do?", "What does the U key do?", Verdict.WORDS),
         (
             "What does the ~i search term match?",
             "What does the ~n search term match?",
@@ -104,6 +105,7 @@ def test_synonyms_are_not_guessed() -> None:
 def test_the_exact_key_keeps_what_tells_questions_apart() -> None:
     assert normalise("  What's the VPN?? ") == normalise("what THE vpn") == "what the vpn"
     assert normalise("diff -i") != normalise("diff -I")
+    assert normalise("the u key") != normalise("the U key")
     assert normalise("What does + do?") != normalise("What does - do?")
     assert normalise("Costs over €600?") != normalise("Costs over $600?")
     assert normalise("EUR 2,000") == normalise("eur 2000")
