@@ -36,15 +36,7 @@ from django.conf import settings
 
 from chatbot import frequent
 from chatbot.answer_cache import guard, store
-from chatbot.answer_cache.keys import (
-    PREFIX,
-    CacheKey,
-    answer_key,
-    bucket_key,
-    entry_key,
-    model_id,
-    normalise,
-)
+from chatbot.answer_cache.keys import PREFIX, CacheKey, answer_key, normalise
 from chatbot.answer_cache.store import client
 
 __all__ = [
@@ -58,12 +50,8 @@ __all__ = [
     "answer_key",
     "answer_retire",
     "answer_set",
-    "bucket_key",
     "client",
-    "entry_key",
     "keep_refusal",
-    "model_id",
-    "normalise",
 ]
 
 log = logging.getLogger(__name__)
