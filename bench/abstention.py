@@ -11,17 +11,12 @@ unanswerable ones that would reach the model. Figures only; nothing passes or fa
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from _bootstrap import django_setup  # bench/ is on the path: the scripts run as files
 
-import django  # noqa: E402
-
-django.setup()
+ROOT = django_setup()
 
 from django.conf import settings  # noqa: E402
 

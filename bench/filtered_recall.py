@@ -13,19 +13,11 @@ searches as a reader of the small one only, and prints recall@k against an exact
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DOCENT_DB_NAME", "docent_bench")
+from _bootstrap import django_setup  # bench/ is on the path: the scripts run as files
 
-import django  # noqa: E402
-
-django.setup()
+ROOT = django_setup(database="docent_bench")
 
 import numpy as np  # noqa: E402
 from django.core.management import call_command  # noqa: E402

@@ -26,7 +26,6 @@ default docent_bench), so demo data is left alone.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import tempfile
@@ -35,14 +34,9 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DOCENT_DB_NAME", "docent_bench")
+from _bootstrap import django_setup  # bench/ is on the path: the scripts run as files
 
-import django  # noqa: E402
-
-django.setup()
+ROOT = django_setup(database="docent_bench")
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402

@@ -10,8 +10,8 @@ own) with the baseline in the same run, and prints the figures. Each set is
 searched only within its own collections, so the sets do not disturb each
 other. A second run reuses what is already ingested (`--reingest` after a parser
 or chunking change: the baseline always parses afresh). `--variants` also runs
-scratch copies of the search SQL (bench/search_variants.py) to show what a
-tuning would change; knowledge/search.py itself is not touched.
+the real search with other knobs (evaluation/variants.py, each a
+knowledge.search.SearchTuning) to show what a tuning would change.
 
 This prints figures; it never passes or fails.
 """
@@ -19,134 +19,24 @@ This prints figures; it never passes or fails.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from _bootstrap import django_setup  # bench/ is on the path: the scripts run as files
 
-import django  # noqa: E402
-
-django.setup()
+ROOT = django_setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from knowledge.collections import collection_ensure  # noqa: E402
-from knowledge.evaluation import METRICS, Evaluation, evaluation_run, qa_load, report_text  # noqa: E402
-from knowledge.demo import SAMPLE_COLLECTIONS, SAMPLE_DIR, sample_corpus_install  # noqa: E402
-from knowledge.lifecycle import document_delete  # noqa: E402
-from knowledge.models import Chunk, Collection, Document, DocumentStatus  # noqa: E402
-from knowledge.pipeline import document_ingest  # noqa: E402
-from knowledge.selectors import ReaderScope  # noqa: E402
-from knowledge.uploads import document_upload  # noqa: E402
+from evaluation.corpora import MANUALS, ingest_manual, ingest_sample, reingest, scope_of  # noqa: E402
+from evaluation.metrics import METRICS, Evaluation, qa_load, report_text  # noqa: E402
+from evaluation.run import docent_retriever, evaluation_run  # noqa: E402
+from evaluation.variants import VARIANTS  # noqa: E402
+from knowledge.demo import SAMPLE_DIR  # noqa: E402
+from knowledge.models import Chunk  # noqa: E402
 
 QA_DIR = ROOT / "bench" / "qa"
-
-
-@dataclass(frozen=True)
-class Manual:
-    """A Debian documentation package whose HTML pages become one public collection."""
-
-    slug: str
-    package: str
-    folder: Path
-    # Pages that are only a pointer to an image description or similar, not prose.
-    skip_prefixes: tuple[str, ...] = ()
-
-    def files(self) -> list[Path]:
-        pages = sorted(
-            p
-            for p in self.folder.glob("*.html")
-            if not p.name.startswith(self.skip_prefixes) and not _is_redirect(p)
-        )
-        names = [p.name for p in pages]
-        # Documents keep only their base name, and QA sets name files by it: it must be unique.
-        assert len(names) == len(set(names)), f"{self.slug}: duplicate page names"
-        return pages
-
-
-def _is_redirect(path: Path) -> bool:
-    """Texinfo leaves a stub page per node that only redirects to its chapter: no content.
-
-    The whole file is read: the refresh comes after a long licence comment.
-    """
-    return 'http-equiv="refresh"' in path.read_text(errors="replace").lower()
-
-
-MANUALS = (
-    Manual("diffutils", "diffutils-doc", Path("/usr/share/doc/diffutils")),
-    Manual(
-        "aptitude",
-        "aptitude-doc-en",
-        Path("/usr/share/doc/aptitude/html/en"),
-        skip_prefixes=("ld-",),  # DocBook "long description" stubs for screenshots
-    ),
-)
-
-
-def ingest_sample() -> list[int]:
-    started, count = time.monotonic(), 0
-    for result in sample_corpus_install(enqueue=False):
-        document = result.document
-        if document.status != DocumentStatus.READY:
-            document_ingest(document_id=document.pk, version=document.version)
-            count += 1
-    print(f"sample corpus: {count} documents ingested in {time.monotonic() - started:.0f} s")
-    return list(Collection.objects.filter(slug__in=SAMPLE_COLLECTIONS).values_list("pk", flat=True))
-
-
-def ingest_manual(manual: Manual) -> list[int] | None:
-    if not manual.folder.is_dir():
-        print(f"{manual.slug}: not installed (apt-get install {manual.package}); skipped")
-        return None
-    collection = collection_ensure(slug=manual.slug, name=f"{manual.package} manual", public=True)
-    started, count = time.monotonic(), 0
-    files = manual.files()
-    # Pages no longer part of the set (a changed filter, a new package version) go.
-    for stale in Document.objects.filter(collection=collection).exclude(
-        original_name__in=[p.name for p in files]
-    ):
-        document_delete(document=stale)
-    for path in files:
-        with path.open("rb") as content:
-            result = document_upload(
-                collection=collection, content=content, original_name=path.name, enqueue=False
-            )
-        document = result.document
-        if document.status != DocumentStatus.READY:
-            outcome = document_ingest(document_id=document.pk, version=document.version)
-            count += 1
-            if outcome != "ready":
-                document.refresh_from_db()
-                print(f"  {path.name}: {outcome} {document.error}")
-    ready = Document.objects.filter(collection=collection, status=DocumentStatus.READY)
-    chunks = sum(ready.values_list("chunk_count", flat=True))
-    print(
-        f"{manual.slug}: {count} documents ingested in {time.monotonic() - started:.0f} s "
-        f"({ready.count()} ready, {chunks} chunks)"
-    )
-    return [collection.pk]
-
-
-def reingest(collection_ids: list[int]) -> None:
-    """Ingest the stored files again, so Docent's chunks come from today's parsers and chunker,
-    as the baseline's do (it parses afresh on every run)."""
-    started = time.monotonic()
-    documents = Document.objects.filter(collection_id__in=collection_ids)
-    rows = list(documents.values_list("pk", "version"))
-    documents.update(status=DocumentStatus.QUEUED, progress=0, error="")
-    for document_id, version in rows:
-        document_ingest(document_id=document_id, version=version)
-    print(f"  re-ingested {len(rows)} documents in {time.monotonic() - started:.0f} s")
-
-
-def scope_of(collection_ids: list[int]) -> ReaderScope:
-    """An operator limited to one set's collections (the versions matter only to caches)."""
-    return ReaderScope(collection_ids=tuple(sorted(collection_ids)), versions=())
 
 
 def summary(evaluations: list[tuple[str, Evaluation]]) -> str:
@@ -236,10 +126,8 @@ def main() -> None:
         scope = scope_of(collections)
         extra = {}
         if args.variants or args.variant:
-            from search_variants import VARIANTS, variant_retriever  # bench/, next to this file
-
             chosen = args.variant or list(VARIANTS)
-            extra = {label: variant_retriever(scope, **VARIANTS[label]) for label in chosen}
+            extra = {label: docent_retriever(scope, VARIANTS[label]) for label in chosen}
         started = time.monotonic()
         evaluation = evaluation_run(
             items=qa_load(qa_path),

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
-from knowledge.evaluation import RankedDocument
+from evaluation.metrics import RankedDocument
 from knowledge.models import Document, DocumentStatus
 from knowledge.parsers.base import ParsedDocument, ParseError
 from knowledge.selectors import ReaderScope

@@ -2,7 +2,7 @@
 
 A QA set is JSON lines, `{"question": ..., "expected": [<file name or title>, ...]}`.
 Each question goes to one or more retrievers (Docent's hybrid search, and the
-plain recipe of `knowledge.baseline` in the same run); the hits of each are
+plain recipe of `evaluation.baseline` in the same run, see `evaluation.run`); the hits of each are
 reduced to documents in rank order, and the rank of the first expected
 document gives the figures. A question whose expected documents the reader
 may not read simply finds nothing: it counts as a miss, which is how
@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from knowledge.selectors import ReaderScope
 
 MRR_DEPTH = 10
 METRICS = ("hit@1", "hit@5", "mrr@10")
@@ -169,66 +167,6 @@ class Evaluation:
             "difference": {m: round(v, 4) for m, v in difference.items()} if difference else None,
             "results": rows,
         }
-
-
-def docent_retriever(scope: ReaderScope) -> Retriever:
-    """What answering does before it builds the prompt: hybrid search, then the reranker."""
-    from knowledge.rerank import get_reranker
-    from knowledge.search import chunk_search
-
-    reranker = get_reranker()
-
-    def retrieve(question: str, vector: np.ndarray, k: int) -> list[RankedDocument]:
-        hits = reranker.rerank(
-            question, chunk_search(scope=scope, query=question, vector=vector, k=k)
-        )
-        return [RankedDocument(id=h.document, path=h.path, title=h.title) for h in hits]
-
-    return retrieve
-
-
-def system_run(
-    *, name: str, items: list[QAItem], vectors: list[np.ndarray], retriever: Retriever, k: int
-) -> SystemRun:
-    results = [
-        QuestionResult(
-            item=item, documents=tuple(documents_in_order(retriever(item.question, v, k)))
-        )
-        for item, v in zip(items, vectors, strict=True)
-    ]
-    return SystemRun(name=name, results=results)
-
-
-def evaluation_run(
-    *,
-    items: list[QAItem],
-    scope: ReaderScope,
-    qa: str = "",
-    reader: str = "operator",
-    k: int = 10,
-    baseline: bool = True,
-    extra: dict[str, Retriever] | None = None,
-) -> Evaluation:
-    """Docent (and the plain baseline, and any `extra` retrievers) on the same questions and scope."""
-    from knowledge.embeddings import embed_query
-
-    # One embedding per question, shared: the systems differ only in what they do with it.
-    vectors = [embed_query(item.question) for item in items]
-    retrievers: dict[str, Retriever] = {"docent": docent_retriever(scope)}
-    notes: dict[str, dict[str, object]] = {}
-    if baseline:
-        from knowledge.baseline import PlainIndex
-
-        index = PlainIndex.for_scope(scope)
-        retrievers["baseline"] = index.search
-        notes["baseline"] = index.notes()
-    retrievers.update(extra or {})
-    runs = []
-    for name, retriever in retrievers.items():
-        run = system_run(name=name, items=items, vectors=vectors, retriever=retriever, k=k)
-        run.notes.update(notes.get(name, {}))
-        runs.append(run)
-    return Evaluation(qa=qa, reader=reader, k=k, runs=runs)
 
 
 def report_text(evaluation: Evaluation, *, misses: Collection[str] | None = None) -> str:

@@ -17,20 +17,23 @@ from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from knowledge.evaluation import (
+from evaluation.metrics import (
     Evaluation,
     QAItem,
     QuestionResult,
     RankedDocument,
     SystemRun,
     documents_in_order,
-    evaluation_run,
     qa_load,
 )
+from evaluation.run import evaluation_run
 from knowledge.demo import SAMPLE_COLLECTIONS, SAMPLE_DIR, sample_corpus_install
+from knowledge.embeddings import embed_query
 from knowledge.models import Collection, Document
 from knowledge.pipeline import document_ingest
+from knowledge.search import chunk_search
 from knowledge.selectors import reader_scope
+from knowledge.spelling import query_correct
 
 # Every test in one group: pytest-django runs database tests before the others, and the
 # module's corpus should be set up (and torn down) once, not once per group.
@@ -50,13 +53,13 @@ def corpus_media(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _media_in_tmp(settings, corpus_media: Path) -> None:  # type: ignore[no-untyped-def]
+def _media_in_tmp(settings, corpus_media: Path) -> None:
     # Replaces the suite's per-test media folder: the baseline re-reads the module corpus's files.
     settings.MEDIA_ROOT = corpus_media
 
 
 @pytest.fixture(scope="module")
-def sample_corpus(django_db_setup, django_db_blocker, corpus_media: Path) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def sample_corpus(django_db_setup, django_db_blocker, corpus_media: Path) -> Iterator[None]:
     with django_db_blocker.unblock():
         groups_before = set(Group.objects.values_list("pk", flat=True))
     try:
@@ -72,7 +75,7 @@ def sample_corpus(django_db_setup, django_db_blocker, corpus_media: Path) -> Ite
 
 
 @pytest.fixture(scope="module")
-def as_operator(sample_corpus, django_db_blocker, corpus_media: Path) -> Evaluation:  # type: ignore[no-untyped-def]
+def as_operator(sample_corpus, django_db_blocker, corpus_media: Path) -> Evaluation:
     with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=corpus_media):
         return evaluation_run(items=qa_load(QA), scope=reader_scope(None), qa=str(QA))
 
@@ -80,7 +83,7 @@ def as_operator(sample_corpus, django_db_blocker, corpus_media: Path) -> Evaluat
 # --- the figures -------------------------------------------------------------------------------
 
 
-def test_the_sample_corpus_is_fully_ingested(sample_corpus) -> None:  # type: ignore[no-untyped-def]
+def test_the_sample_corpus_is_fully_ingested(sample_corpus) -> None:
     documents = Document.objects.filter(collection__slug__in=SAMPLE_COLLECTIONS)
     assert set(documents.values_list("status", flat=True)) == {"ready"}
     assert documents.count() == 15
@@ -107,12 +110,38 @@ def test_docent_ranks_at_least_as_well_as_the_plain_baseline(as_operator: Evalua
     assert difference["mrr@10"] >= 0, difference
 
 
+# --- the passage, not only the document ---------------------------------------------------------
+
+
+def _search(question: str, k: int = 5):
+    return chunk_search(scope=reader_scope(None), query=question, vector=embed_query(question), k=k)
+
+
+def test_a_question_about_canada_lands_on_the_canada_section(sample_corpus) -> None:
+    hits = _search("Daily meal allowance in Canada?")
+
+    assert hits[0].path == "travel-and-expenses.md"
+    assert hits[0].heading.endswith("Canada"), hits[0].heading
+    assert "CAD 85" in hits[0].text
+
+
+def test_a_question_full_of_typos_still_finds_the_home_office_allowance(sample_corpus) -> None:
+    question = "how mutch mony do i get to set up my hom ofice"
+
+    assert query_correct(scope=reader_scope(None), query=question).text == (
+        "how much money do i get to set up my home office"
+    )
+    hits = _search(question, k=3)
+    assert hits[0].path == "remote-work.md"
+    assert any("EUR 600" in hit.text for hit in hits)
+
+
 # --- permissions -------------------------------------------------------------------------------
 
 
 def test_a_reader_without_groups_never_gets_hr_or_engineering_documents(
     sample_corpus, dave
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     evaluation = evaluation_run(
         items=qa_load(QA), scope=reader_scope(dave), qa=str(QA), reader="dave"
     )
@@ -148,7 +177,7 @@ def _write_qa(tmp_path: Path) -> Path:
     return path
 
 
-def test_evaluate_json_reports_both_systems_and_every_question(sample_corpus, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_evaluate_json_reports_both_systems_and_every_question(sample_corpus, tmp_path) -> None:
     out = io.StringIO()
     call_command("evaluate", str(_write_qa(tmp_path)), "--json", "-k", "5", stdout=out)
 
@@ -170,7 +199,7 @@ def test_evaluate_json_reports_both_systems_and_every_question(sample_corpus, tm
     assert report["results"][1]["docent"]["rank"] == 1
 
 
-def test_evaluate_without_baseline_reports_docent_alone(sample_corpus, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_evaluate_without_baseline_reports_docent_alone(sample_corpus, tmp_path) -> None:
     out = io.StringIO()
     call_command("evaluate", str(_write_qa(tmp_path)), "--json", "--no-baseline", stdout=out)
 
@@ -179,7 +208,7 @@ def test_evaluate_without_baseline_reports_docent_alone(sample_corpus, tmp_path)
     assert report["difference"] is None
 
 
-def test_evaluate_prints_a_table_and_the_misses(sample_corpus, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_evaluate_prints_a_table_and_the_misses(sample_corpus, tmp_path) -> None:
     path = tmp_path / "qa.jsonl"
     path.write_text('{"question": "How much PTO do I get?", "expected": ["no-such-file.md"]}\n')
     out = io.StringIO()
@@ -191,7 +220,7 @@ def test_evaluate_prints_a_table_and_the_misses(sample_corpus, tmp_path) -> None
     assert "expected no-such-file.md; not in top 10" in text
 
 
-def test_evaluate_refuses_an_unknown_user_and_a_broken_line(sample_corpus, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_evaluate_refuses_an_unknown_user_and_a_broken_line(sample_corpus, tmp_path) -> None:
     with pytest.raises(CommandError, match="No user named"):
         call_command("evaluate", str(_write_qa(tmp_path)), "--user", "nobody")
     broken = tmp_path / "broken.jsonl"

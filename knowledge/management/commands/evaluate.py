@@ -9,7 +9,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.cli import reader_from_option
-from knowledge.evaluation import QASetError, evaluation_run, qa_load, report_text
+from evaluation.metrics import QASetError, qa_load, report_text
+from evaluation.run import evaluation_run
 from knowledge.selectors import reader_scope
 
 

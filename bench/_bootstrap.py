@@ -1,0 +1,34 @@
+"""Django set up once for every script in bench/ (each starts with `django_setup()`).
+
+The scripts run as `python bench/NAME.py`, so Python puts bench/ on the path and
+this module imports as `_bootstrap`; it puts the checkout's root there too, so
+the apps and `evaluation` import as they do under manage.py.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def django_setup(*, database: str | None = None, redis: bool = True) -> Path:
+    """Set Django up with the project's settings; `database` names a throwaway database
+    (DOCENT_DB_NAME) for benches that fill one. A bench is an entry point, so it starts
+    the embedded Redis (ingestion publishes progress, answering caches) unless told not
+    to; PostgreSQL starts on the first connection. Returns the checkout's root."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    if database:
+        os.environ.setdefault("DOCENT_DB_NAME", database)
+    import django
+
+    django.setup()
+    if redis:
+        from config import embedded
+
+        embedded.ensure_services(redis=True)
+    return ROOT
