@@ -10,7 +10,7 @@ from django.contrib.postgres.search import SearchQuery
 
 from knowledge.lifecycle import document_delete
 from knowledge.models import Chunk, Collection, Document, DocumentStatus, DocumentVersion
-from knowledge.pipeline import document_ingest
+from knowledge.pipeline import document_ingest, documents_wait
 from knowledge.uploads import document_upload, documents_upload
 from tests.support import files
 from tests.support.pdfwriter import write_pdf
@@ -270,3 +270,35 @@ def test_sending_a_failed_documents_bytes_again_retries_it(tmp_path, handbook):
 
     assert again.outcome == "queued"
     assert again.document.pk == first.pk and again.document.version == 2
+
+
+def test_waiting_ends_once_each_version_is_final_replaced_or_deleted(tmp_path, handbook):
+    ready = ingest(handbook, files.write_markdown(tmp_path / "ready.md"))
+    replaced = upload(handbook, files.write_markdown(tmp_path / "a.md", "# A\n\nOne.\n"), "a.md")
+    upload(handbook, files.write_markdown(tmp_path / "b.md", "# A\n\nTwo.\n"), "a.md")
+    deleted = upload(handbook, files.write_markdown(tmp_path / "c.md", "# C\n\nGone.\n"))
+    Document.objects.filter(pk=deleted.pk).delete()
+    looks: list[tuple[int, int]] = []
+
+    # No worker runs here: waiting must end on what the database already says.
+    documents_wait(
+        versions={ready.pk: 1, replaced.pk: 1, deleted.pk: 1},
+        on_progress=lambda done, total: looks.append((done, total)),
+        poll_seconds=0.01,
+    )
+
+    assert looks == [(3, 3)]
+
+
+def test_waiting_follows_a_queued_version_until_it_is_ingested(tmp_path, handbook):
+    queued = upload(handbook, files.write_markdown(tmp_path / "travel.md"))
+    looks: list[tuple[int, int]] = []
+
+    def progress(done: int, total: int) -> None:
+        looks.append((done, total))
+        if len(looks) == 1:  # the first look finds it queued; a worker then ingests it
+            document_ingest(document_id=queued.pk, version=queued.version)
+
+    documents_wait(versions={queued.pk: queued.version}, on_progress=progress, poll_seconds=0.01)
+
+    assert looks == [(0, 1), (1, 1)]
