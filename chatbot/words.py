@@ -12,5 +12,7 @@ STOP_WORDS = frozenset(
     "as at from your you we our they their there can may must will would should not no yes do does "
     "did have has had per each any all more most less than then also which who what when where how "
     "based provided context documents document answer question about into over under up i me my "
-    "get got if so just please tell know want need many much".split()
+    "get got if so just please tell know want need many much am us some doing being here whom "
+    "whose why he she him her his hers them theirs ours yours myself yourself exactly actually "
+    "currently really kindly still anyone anybody someone somebody something anything".split()
 )

@@ -81,14 +81,6 @@ _AUXILIARY = frozenset(
 )
 _WHEN_NOUNS = frozenset("time date day days year month week hour".split())
 _HOW_WHAT = frozenset("many much long often far soon old big large fast quickly early late".split())
-# The frame of a question, on top of the shared stop words: pronouns and fillers that
-# name no subject ("could you tell me exactly ...").
-_FRAME = frozenset(
-    "am us some still exactly actually currently really like let ok okay kindly anyone "
-    "anybody someone somebody something anything here he she him her his hers them theirs "
-    "ours yours myself yourself doing being hi hello thanks thank wondering wonder way "
-    "what which who whom whose when where why how".split()
-)
 
 
 @dataclass(frozen=True)
@@ -135,7 +127,7 @@ def terms_of(question: str) -> Terms:
             relation.add(token)
         elif token == "from" and (origin := _next_word(tokens, i)):
             relation.add(f"from {_stem(origin)}")  # from Berlin to Toronto is not the reverse
-        elif token in STOP_WORDS or token in _FRAME:
+        elif token in STOP_WORDS:
             continue
         else:
             numbers.update(d for d in _DIGITS.findall(token))  # sev1, l4, v2
@@ -153,7 +145,7 @@ def terms_of(question: str) -> Terms:
 
 def _next_word(tokens: list[str], i: int) -> str:
     for token in tokens[i + 1 :]:
-        if token not in STOP_WORDS and token not in _FRAME:
+        if token not in STOP_WORDS:
             return token
     return ""
 
