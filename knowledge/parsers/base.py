@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 class ParseError(Exception):
@@ -41,7 +42,7 @@ class ParsedDocument:
     title: str
     sections: list[Section] = field(default_factory=list)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "title": self.title,
             "sections": [
@@ -56,7 +57,7 @@ class ParsedDocument:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> ParsedDocument:
+    def from_json(cls, data: dict[str, Any]) -> ParsedDocument:
         return cls(
             title=data["title"],
             sections=[

@@ -31,7 +31,7 @@ def _header(message: EmailMessage, name: str) -> str:
 
 def _text(part: MIMEPart) -> str:
     try:
-        return part.get_content()
+        return str(part.get_content())
     except _BROKEN:
         # Unknown charset or bad transfer encoding: decode what is there.
         payload = part.get_payload(decode=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TypedDict
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -14,6 +15,16 @@ from knowledge.models import Document
 from knowledge.parsers.registry import SUPPORTED_EXTENSIONS
 from knowledge.pipeline import document_ingest, documents_wait
 from knowledge.uploads import UploadRejected, document_upload
+
+
+class FileRow(TypedDict):
+    """One JSON line of `--json`: the contract tools outside the code rely on."""
+
+    path: str
+    document: int | None
+    status: str  # queued, duplicate, ready or failed
+    chunks: int
+    error: str
 
 
 def expand(paths: list[str]) -> list[Path]:
@@ -83,18 +94,12 @@ class Command(BaseCommand):
         embedded.ensure_services(redis=True)
         files = expand(paths)
         target = collection_ensure(slug=collection, public=public, groups=groups)
-        results: list[dict] = []
+        results: list[FileRow] = []
         # Documents this run queued or ingested: id -> version, and id -> row, filled in at the end.
         versions: dict[int, int] = {}
-        rows: dict[int, dict] = {}
+        rows: dict[int, FileRow] = {}
         for number, path in enumerate(files, start=1):
-            row: dict = {
-                "path": str(path),
-                "document": None,
-                "status": "queued",
-                "chunks": 0,
-                "error": "",
-            }
+            row = FileRow(path=str(path), document=None, status="queued", chunks=0, error="")
             results.append(row)
             try:
                 with path.open("rb") as content:
@@ -105,11 +110,11 @@ class Command(BaseCommand):
                         enqueue=not sync,
                     )
             except UploadRejected as exc:
-                row.update(status="failed", error=str(exc))
+                row["status"], row["error"] = "failed", str(exc)
                 continue
             row["document"] = upload.document.pk
             if upload.outcome == "duplicate":
-                row.update(status="duplicate", chunks=upload.document.chunk_count)
+                row["status"], row["chunks"] = "duplicate", upload.document.chunk_count
                 continue
             if sync:
                 self._progress(number, len(files), path.name, as_json)
@@ -128,17 +133,17 @@ class Command(BaseCommand):
             raise CommandError(f"{failed} of {len(results)} files failed.")
 
     @staticmethod
-    def _fill(rows: dict[int, dict]) -> None:
+    def _fill(rows: dict[int, FileRow]) -> None:
         """Each row's status as the database has it now; a deleted document failed."""
         documents = Document.objects.in_bulk(list(rows))
         for pk, row in rows.items():
             document = documents.get(pk)
             if document is None:
-                row.update(status="failed", error="The document was deleted while ingesting.")
+                row["status"] = "failed"
+                row["error"] = "The document was deleted while ingesting."
             else:
-                row.update(
-                    status=document.status, chunks=document.chunk_count, error=document.error
-                )
+                row["status"], row["chunks"] = document.status, document.chunk_count
+                row["error"] = document.error
 
     def _progress(self, done: int, total: int, name: str, as_json: bool) -> None:
         if as_json or not sys.stderr.isatty():
@@ -152,7 +157,7 @@ class Command(BaseCommand):
         if done == total:
             sys.stderr.write("\n")
 
-    def _report(self, results: list[dict], as_json: bool) -> None:
+    def _report(self, results: list[FileRow], as_json: bool) -> None:
         for row in results:
             if as_json:
                 self.stdout.write(json.dumps(row))
