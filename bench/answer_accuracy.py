@@ -1,12 +1,23 @@
-"""How often the answer holds the expected fact, for a setting against another in one run.
+"""How often the final answer holds the expected fact, and how often it says what its evidence does not.
 
 For each question of a QA file with an "answer" field, asks the whole answering
-path as an operator (no cache) and checks whether the model's own text, and the
-final grounded answer (with its quote), contain the expected fact: every number
-(the first) of the expected answer, or for answers without numbers, most of its
-content words. A rough check: it counts a number said in the wrong sense as right.
+path as an operator (no cache) and reports, per set:
 
-    .venv/bin/python bench/answer_accuracy.py [QA.jsonl] [--top-k 2 4]
+- final: the final answer (evidence quote + the model's line when kept) holds the
+  expected fact: its first number, or for answers without numbers most of its
+  content words (a rough check: a number said in the wrong sense counts as right);
+- evidence: the quoted evidence alone holds it;
+- top-k passages: the passages retrieval handed on hold it (the ceiling for the two above);
+- baseline: evidence chosen by meaning alone (the span closest to the question, no
+  key terms, no answer kind), measured on the same passages in the same run;
+- kept: the model's line passed the evidence check and was shown;
+- contradicts: the answer states a number its evidence does not hold (target 0);
+- first words / model: median milliseconds to the evidence and to the end of the model's line.
+
+    .venv/bin/python bench/answer_accuracy.py [QA.jsonl ...] [--limit N]
+
+With no files: the sample set and the diffutils and aptitude sets (ingest them first
+with bench/retrieval_quality.py; a set whose documents are missing just scores low).
 """
 
 from __future__ import annotations
@@ -14,29 +25,38 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
-import sys
+import statistics
+from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from _bootstrap import django_setup  # bench/ is on the path: the scripts run as files
 
-import django  # noqa: E402
+ROOT = django_setup()
 
-django.setup()
+from config import embedded  # noqa: E402
 
+embedded.ensure_services(llm=True)  # answering reads the model worker's URL; a bench starts it
+
+from asgiref.sync import sync_to_async  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from chatbot.answering import DoneEvent, TokenEvent, answer_question  # noqa: E402
+from chatbot import evidence, followups  # noqa: E402
+from chatbot.answering import DoneEvent, Stopwatch, TokenEvent, answer_question, retrieve  # noqa: E402
+from chatbot.prompts import passage_budget  # noqa: E402
+from knowledge.selectors import reader_scope  # noqa: E402
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _WORD = re.compile(r"[a-z]{4,}")
+DEFAULT_SETS = [
+    ROOT / "knowledge/sample/qa.jsonl",
+    ROOT / "bench/qa/diffutils.jsonl",
+    ROOT / "bench/qa/aptitude.jsonl",
+]
 
 
 def holds(text: str, expected: str) -> bool:
-    text = text.lower().replace(",", "")
+    text = evidence.plain(text).lower().replace(",", "")
     numbers = _NUMBER.findall(expected.replace(",", ""))
     if numbers:  # the first number is the fact asked for; later ones are qualifications
         return re.search(rf"(?<![\d.]){re.escape(numbers[0])}(?![\d])", text) is not None
@@ -44,34 +64,90 @@ def holds(text: str, expected: str) -> bool:
     return bool(words) and len([w for w in words if w in text]) >= 0.6 * len(words)
 
 
-async def ask(question: str) -> tuple[str, str]:
-    streamed, final = "", ""
+@dataclass
+class Outcome:
+    final: bool
+    evidence: bool
+    passages: bool
+    baseline: bool
+    kept: bool
+    contradicts: bool
+    first_words: float
+    total: float
+
+
+async def ask(question: str, expected: str) -> Outcome:
+    tokens: list[str] = []
+    done: DoneEvent | None = None
     async for event in answer_question(user=None, question=question, save=False):
         if isinstance(event, TokenEvent):
-            streamed += event.text
+            tokens.append(event.text)
         elif isinstance(event, DoneEvent):
-            final = event.answer
-    return streamed, final
+            done = event
+    assert done is not None
+    quote, model_line = tokens[0], "".join(tokens[1:])
+    passages, baseline = await baseline_evidence(question)
+    return Outcome(
+        final=holds(done.answer, expected),
+        evidence=holds(quote, expected),
+        passages=holds(passages, expected),
+        baseline=holds(baseline, expected),
+        kept=bool(model_line.strip()),
+        contradicts=bool(evidence.numbers(evidence.CITATION.sub("", model_line)) - evidence.numbers(quote)),
+        first_words=done.timings.get("first_token", 0.0),
+        total=done.timings.get("total", 0.0),
+    )
+
+
+async def baseline_evidence(question: str) -> tuple[str, str]:
+    """The passages answering used, and the span closest in meaning to the question."""
+    rewrite = followups.standalone(question=question, history=[])
+    vector = followups.query_vector(rewrite)
+    scope = await sync_to_async(reader_scope)(None)
+    hits = await retrieve(
+        scope=scope, question=rewrite.text, vector=vector,
+        budget=passage_budget(question=rewrite.text), watch=Stopwatch(),
+    )
+    weights = (evidence.TERM_WEIGHT, evidence.KIND_WEIGHT, evidence.RANK_WEIGHT)
+    evidence.TERM_WEIGHT = evidence.KIND_WEIGHT = evidence.RANK_WEIGHT = 0.0
+    try:
+        chosen = evidence.choose(question=rewrite.text, hits=hits, question_vector=vector)
+    finally:
+        evidence.TERM_WEIGHT, evidence.KIND_WEIGHT, evidence.RANK_WEIGHT = weights
+    return "\n".join(hit.text for hit in hits), chosen.text if chosen else ""
+
+
+def share(outcomes: list[Outcome], name: str) -> str:
+    return f"{sum(getattr(o, name) for o in outcomes) / max(1, len(outcomes)):.3f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("qa", nargs="?", default=str(ROOT / "knowledge/sample/qa.jsonl"))
-    parser.add_argument("--top-k", type=int, nargs="+", default=[2, 4])
+    parser.add_argument("qa", nargs="*", type=Path, default=DEFAULT_SETS)
+    parser.add_argument("--limit", type=int, default=0, help="only the first N questions of each set")
+    parser.add_argument("--misses", action="store_true", help="print the questions the answer misses")
     args = parser.parse_args()
-    items = [json.loads(line) for line in open(args.qa) if line.strip()]
-    items = [i for i in items if i.get("answer")]
     settings.ANSWER_CACHE_ENABLED = False
-    print(f"{len(items)} questions from {Path(args.qa).name}; prompt {settings.LLM_PROMPT}")
-    print(f"{'top k':>6} {'model text holds fact':>22} {'final answer holds fact':>24}")
-    for k in args.top_k:
-        settings.RETRIEVAL_TOP_K = k
-        model_ok = final_ok = 0
+    print(f"prompt {settings.LLM_PROMPT}, model {settings.LLM_MODEL_PATH or 'bundled'}, "
+          f"top k {settings.RETRIEVAL_TOP_K}")
+    columns = ("final", "evidence", "passages", "baseline", "kept", "contradicts")
+    print(f"{'set':<12} {'n':>3} " + " ".join(f"{c:>11}" for c in columns)
+          + f" {'first words':>12} {'total':>8}  (ms, median)")
+    for path in args.qa:
+        items = [json.loads(line) for line in path.open() if line.strip()]
+        items = [i for i in items if i.get("answer")][: args.limit or None]
+        outcomes = []
         for item in items:
-            streamed, final = asyncio.run(ask(item["question"]))
-            model_ok += holds(streamed, item["answer"])
-            final_ok += holds(final, item["answer"])
-        print(f"{k:>6} {model_ok / len(items):>22.3f} {final_ok / len(items):>24.3f}")
+            outcome = asyncio.run(ask(item["question"], item["answer"]))
+            outcomes.append(outcome)
+            if args.misses and not outcome.final:
+                print(f"  miss: {item['question']}  (expected {item['answer']})")
+        name = path.stem if path.stem != "qa" else "sample"
+        print(f"{name:<12} {len(outcomes):>3} " + " ".join(f"{share(outcomes, c):>11}" for c in columns)
+              + f" {statistics.median(o.first_words for o in outcomes):>12.0f}"
+              + f" {statistics.median(o.total for o in outcomes):>8.0f}")
+        base = sum(o.baseline for o in outcomes) or 1
+        print(f"{'':<12} final / baseline evidence = {sum(o.final for o in outcomes) / base:.2f}")
 
 
 if __name__ == "__main__":

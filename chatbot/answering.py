@@ -1,4 +1,10 @@
-"""Answer a question: (cache) -> stand-alone rewrite -> retrieve -> prompt -> stream -> save.
+"""Answer a question: (cache) -> stand-alone rewrite -> retrieve -> evidence -> model -> save.
+
+Evidence first. The reader's first words are the document's own: the span that
+answers the question (chatbot.evidence), quoted with its source, streamed before
+the model is asked. The model's sentence follows only when it agrees with that
+evidence; it is buffered and checked before anything of it is sent, so nothing
+streamed is ever taken back and `done.answer` is exactly the streamed text.
 
 Consumers and commands iterate `answer_question` and forward what it yields;
 they hold no answering logic of their own.
@@ -7,6 +13,7 @@ they hold no answering logic of their own.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -16,14 +23,27 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.urls import reverse
 
-from chatbot import cache, conversations, followups, frequent
-from chatbot.grounding import ground
-from chatbot.llm import stream_chat
-from chatbot.prompts import build_messages, compact, passage_budget, stop_sequences
+from chatbot import cache, conversations, evidence, followups, frequent
+from chatbot.citations import explicit_citations
+from chatbot.llm import ModelUnavailable, stream_chat
+from chatbot.prompts import (
+    compact,
+    evidence_messages,
+    full_messages,
+    passage_budget,
+    stop_sequences,
+)
 from knowledge.context import build_context
 from knowledge.rerank import get_reranker
 from knowledge.search import Hit, chunk_search
 from knowledge.selectors import ReaderScope, reader_scope
+
+log = logging.getLogger(__name__)
+
+# Below this share of the question's key terms in the chosen evidence, an answer needs
+# a clearly similar passage, or Docent says it found nothing (bench/abstention.py).
+ABSTAIN_TERM_SHARE = 0.25
+ABSTAIN_WEAK_SIMILARITY = 0.45
 
 
 @dataclass
@@ -81,11 +101,14 @@ def abstention(scope_names: list[str]) -> str:
     )
 
 
-async def embed(rewrite: followups.Standalone, watch: Stopwatch) -> np.ndarray:
-    # CPU work off the event loop.
-    vector = await asyncio.to_thread(followups.query_vector, rewrite)
-    watch.lap("embed")
-    return vector
+def should_abstain(hits: list[Hit], chosen: evidence.Evidence | None) -> bool:
+    """Refuse on scores, not on the model's word: a small model answers whatever it is given."""
+    if not hits or chosen is None:
+        return True
+    best = max(hit.similarity for hit in hits)
+    if best < settings.ABSTAIN_BELOW:
+        return True
+    return chosen.term_share < ABSTAIN_TERM_SHARE and best < ABSTAIN_WEAK_SIMILARITY
 
 
 async def retrieve(
@@ -103,6 +126,61 @@ async def retrieve(
     )
     watch.lap("retrieve")
     return hits
+
+
+@dataclass
+class ModelPart:
+    """What the model added after the evidence, and whether all it said was kept."""
+
+    text: str = ""
+    cited: list[int] = field(default_factory=list)
+    complete: bool = True
+
+
+async def model_sentences(
+    *, question: str, hits: list[Hit], chosen: evidence.Evidence, part: ModelPart
+) -> AsyncIterator[str]:
+    """The model's sentences that agree with what it was given, each checked before it is sent.
+
+    Compact (the bundled model): one line from the evidence's passage, checked against
+    the evidence span. Full: numbered passages; each sentence is checked against the
+    passages it cites (or all of them) and the stream ends at the first that fails.
+    """
+    if compact():
+        passage = hits[chosen.passage - 1]
+        messages = evidence_messages(question=question, hit=passage)
+        line = "".join([piece async for piece in stream_chat(messages, stop=stop_sequences())])
+        line = evidence.tidy(line)
+        source = f"{chosen.heading}\n{chosen.text}"
+        if line and evidence.agrees(line, evidence_text=source, question=question):
+            part.text = line
+            yield line
+        else:
+            part.complete = False
+        return
+    messages = full_messages(question=question, hits=hits)
+    buffer = ""
+    async for piece in stream_chat(messages, stop=stop_sequences()):
+        buffer += piece
+        *ready, buffer = evidence.split_sentences(buffer)
+        for sentence in ready:
+            if not _keep(sentence, hits=hits, question=question, part=part):
+                return
+            yield sentence
+    if buffer.strip() and _keep(buffer, hits=hits, question=question, part=part):
+        yield buffer
+
+
+def _keep(sentence: str, *, hits: list[Hit], question: str, part: ModelPart) -> bool:
+    cited = explicit_citations(sentence, len(hits)) or list(range(1, len(hits) + 1))
+    source = "\n".join(f"{hits[n - 1].heading}\n{hits[n - 1].text}" for n in cited)
+    checked = evidence.CITATION.sub("", sentence)
+    if not evidence.agrees(checked, evidence_text=source, question=question, polarity=False):
+        part.complete = False
+        return False
+    part.text += sentence
+    part.cited += [n for n in explicit_citations(sentence, len(hits)) if n not in part.cited]
+    return True
 
 
 async def answer_question(
@@ -126,11 +204,11 @@ async def answer_question(
     watch.lap("rewrite")
 
     scope, names = await sync_to_async(_scope_and_names)(user)
-    # --- answer cache: exact, then semantic on the vector retrieval reuses (chatbot.cache) ---
     key = cache.answer_key(question=standalone, scope=scope)
     found = await asyncio.to_thread(cache.answer_get, key=key)
+    vector = await asyncio.to_thread(followups.query_vector, rewrite)
+    watch.lap("embed")
     if found is None:
-        vector = await embed(rewrite, watch)
         found = await asyncio.to_thread(cache.answer_get_similar, key=key, vector=vector)
     watch.lap("cache")
     if found is not None:
@@ -158,36 +236,55 @@ async def answer_question(
             searched=names,
         )
         return
-    # --- end answer cache lookup ---
-    recent = history[-4:]
+
     hits = await retrieve(
         scope=scope,
         question=standalone,
         vector=vector,
-        budget=passage_budget(question=standalone, history=recent),
+        budget=passage_budget(question=standalone),
         watch=watch,
     )
+    chosen = None
+    if hits:
+        chosen = await asyncio.to_thread(
+            evidence.choose,
+            question=standalone,
+            hits=hits,
+            question_vector=vector,
+            focus=rewrite.focus,
+        )
+    watch.lap("evidence")
 
-    # Abstain on scores, not on the model's word: a small model answers whatever it is given.
-    if not hits or max(hit.similarity for hit in hits) < settings.ABSTAIN_BELOW:
+    part = ModelPart(complete=False)
+    if should_abstain(hits, chosen):
         answer, sources = abstention(names), []
         yield TokenEvent(answer)
         watch.since_start("first_token")
     else:
-        pieces: list[str] = []
-        messages = build_messages(question=standalone, hits=hits, history=recent)
-        async for piece in stream_chat(messages, stop=stop_sequences()):
-            if not pieces:
-                watch.since_start("first_token")
-            pieces.append(piece)
-            yield TokenEvent(piece)
-        answer = "".join(pieces).strip()
-        answer, cited = await asyncio.to_thread(
-            ground, answer=answer, hits=hits, question_vector=vector, quote=compact()
-        )
-        sources = [source_json(n, hits[n - 1]) for n in cited]
+        assert chosen is not None
+        streamed = [evidence.quote(chosen)]
+        yield TokenEvent(streamed[0])
+        watch.since_start("first_token")
+        part = ModelPart()
+        try:
+            async for sentence in model_sentences(
+                question=standalone, hits=hits, chosen=chosen, part=part
+            ):
+                piece = ("\n\n" if len(streamed) == 1 else " ") + sentence
+                streamed.append(piece)
+                yield TokenEvent(piece)
+        except ModelUnavailable:
+            # The evidence already answers; a model that is down costs the summary, not the answer.
+            log.warning("model unavailable; answering with the evidence alone", exc_info=True)
+            part.complete = False
+        watch.since_start("model")
+        answer = "".join(streamed)
+        numbers = [chosen.passage] + [n for n in part.cited if n != chosen.passage]
+        sources = [source_json(n, hits[n - 1]) for n in numbers]
     watch.since_start("total")
-    # --- answer cache: keep a grounded answer; abstentions (no sources) are not kept ---
+
+    # Only an answer whose model part was checked and kept whole, and that owes nothing
+    # to this person's conversation, may be served to someone else (chatbot.cache decides).
     await sync_to_async(cache.answer_set)(
         key=key,
         vector=vector,
@@ -195,8 +292,9 @@ async def answer_question(
         sources=sources,
         timings=watch.timings,
         collections=names,
+        cacheable=rewrite.focus is None,
+        checked=part.complete and bool(part.text),
     )
-    # --- end answer cache store ---
 
     if conversation is not None:
         await sync_to_async(conversations.exchange_save)(

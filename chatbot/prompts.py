@@ -1,13 +1,12 @@
-"""The prompt: fixed rules first (their KV cache is reused), then passages, history, question.
+"""The prompt: fixed rules first (their KV cache is reused), then passages, then the question.
 
 Two styles. "full" is for capable models: numbered passages framed as untrusted
 data, [n] citations, abstention. "compact" is for the bundled 135M model,
 which turns longer rules into echoed scaffolding ("The answer is: 1") and
-rambles past its first line: one plain rule, unnumbered passages, and a stop
-at the first line break. With it, citations come from attribution
-(chatbot.citations), abstention from retrieval scores, and an answer that the
-passages do not support is replaced by the passage's own words
-(chatbot.grounding).
+rambles past its first line: one plain rule, the single passage the evidence
+comes from, and a stop at the first line break. Either way the answer opens
+with the evidence (chatbot.evidence) and the model's words are checked against
+it before they are sent (chatbot.answering).
 """
 
 from __future__ import annotations
@@ -19,9 +18,9 @@ from django.conf import settings
 from knowledge.context import estimate_tokens
 from knowledge.search import Hit
 
-# Part of every cached answer's identity: change it when prompts or grounding change,
+# Part of every cached answer's identity: change it when prompts or the evidence check change,
 # and answers made the old way stop being served.
-PROMPT_REVISION = "4"
+PROMPT_REVISION = "5"
 
 SYSTEM_FULL = (
     "You are Docent, a company assistant. Answer the question using only the numbered "
@@ -56,20 +55,26 @@ def passage_block(hits: Sequence[Hit]) -> str:
     return "\n\n".join(f"[{n}] {hit.text.strip()}" for n, hit in enumerate(hits, start=1))
 
 
-def passage_budget(*, question: str, history: Sequence[tuple[str, str]] = ()) -> int:
-    """Tokens left for passages once rules, history, question and the answer are counted."""
-    used = sum(estimate_tokens(text) + 4 for _, text in history)
-    used += estimate_tokens(system_prompt()) + estimate_tokens(question) + 32
+def passage_budget(*, question: str) -> int:
+    """Tokens left for passages once the rules, the question and the answer are counted."""
+    used = estimate_tokens(system_prompt()) + estimate_tokens(question) + 32
     return max(128, settings.LLM_CONTEXT_TOKENS - settings.LLM_MAX_ANSWER_TOKENS - used)
 
 
-def build_messages(
-    *, question: str, hits: Sequence[Hit], history: Sequence[tuple[str, str]] = ()
-) -> list[dict]:
-    messages: list[dict] = [{"role": "system", "content": system_prompt()}]
-    for role, text in history:
-        messages.append({"role": role, "content": text})
-    messages.append(
-        {"role": "user", "content": f"Context:\n{passage_block(hits)}\n\nQuestion: {question}"}
-    )
-    return messages
+def _user_turn(context: str, question: str) -> dict:
+    return {"role": "user", "content": f"Context:\n{context}\n\nQuestion: {question}"}
+
+
+def evidence_messages(*, question: str, hit: Hit) -> list[dict]:
+    """Compact: the one passage the evidence comes from, with its heading, and the question.
+
+    No conversation history: the stand-alone question carries a follow-up's subject, and
+    nothing a person typed earlier can steer an answer that others may be served.
+    """
+    context = f"{hit.heading}\n{hit.text.strip()}" if hit.heading else hit.text.strip()
+    return [{"role": "system", "content": SYSTEM_COMPACT}, _user_turn(context, question)]
+
+
+def full_messages(*, question: str, hits: Sequence[Hit]) -> list[dict]:
+    """Full: every passage numbered for [n] citations, framed as data, and the question."""
+    return [{"role": "system", "content": SYSTEM_FULL}, _user_turn(passage_block(hits), question)]

@@ -42,3 +42,15 @@ def test_a_follow_up_retrieves_the_passage_it_means(handbook, dave) -> None:  # 
     assert "vacation days" in rewrite.text and "contractors" in rewrite.text
     hits = chunk_search(scope=reader_scope(dave), query=rewrite.text, vector=query_vector(rewrite), k=1)
     assert "Contractors do not receive paid vacation" in hits[0].text
+
+
+def test_a_follow_up_naming_other_people_asks_about_them_instead() -> None:
+    history = [("user", "How many vacation days do full-time employees get?"), ("assistant", "28 days.")]
+    rewrite = standalone(question="and for interns?", history=history)
+    assert rewrite.text == "How many vacation days do interns get?"
+    assert rewrite.focus == "interns"
+
+
+def test_a_follow_up_naming_another_place_replaces_the_earlier_one() -> None:
+    rewrite = standalone(question="and in Canada?", history=[("user", "Daily meal allowance in Germany?")])
+    assert rewrite.text == "Daily meal allowance in Canada?"

@@ -1,0 +1,354 @@
+"""Evidence: the document's own words that answer the question, chosen by the question.
+
+An answer starts with a span of a retrieved passage (a sentence, a short list
+under its heading, or a table row with its header), quoted as it stands. The
+span is chosen by the question, not by what a model later says:
+
+- meaning: the span (with the last parts of its heading) embedded and compared
+  with the question;
+- the question's key terms and qualifiers ("interns", "Canada", "--ignore-case"),
+  found in the span or, weaker, in its heading; the words a follow-up added
+  weigh double, so "and for interns?" follows interns, not the earlier subject;
+- the kind of answer asked for: how many/much wants a number or an amount, when
+  wants a time or a date, which option/key/command wants a code-like token.
+
+`agrees` then decides whether a model's sentence may stand beside the evidence:
+its numbers, names and codes must appear there and it may not flip a negation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from chatbot.words import STOP_WORDS
+from knowledge.search import Hit
+
+# Weights of the span score's parts, next to cosine similarity (0..1). Chosen on the sample
+# handbook and the diffutils and aptitude QA sets together (bench/answer_accuracy.py): the
+# lexical share matters most for qualifiers, the answer-kind bonus breaks ties between a
+# section's introduction and the sentence that holds the figure.
+TERM_WEIGHT = 0.45
+NAME_WEIGHT = 0.25  # the share of the question's names found in the span or its heading
+KIND_WEIGHT = 0.12
+RANK_WEIGHT = 0.06
+HEADING_SHARE = 0.6  # a term found only in the heading counts this much
+FOCUS_WEIGHT = 2.0  # words a follow-up added, and the question's names ("Canada", "PgBouncer")
+MAX_SPAN_CHARS = 420
+
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_'+.%-]*")
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(])")
+_LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•+])\s+")
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
+_NAME = re.compile(r"(?<=[a-z0-9,;:)] )[A-Z][A-Za-z]+")
+_MARKUP = re.compile(r"\*\*|__|`")
+_NEGATION = re.compile(r"\b(?:not|no|never|cannot|can't|isn't|aren't|don't|doesn't|won't|none|nor)\b|n't\b", re.I)
+_CODE = re.compile(r"(?:^|\s)(?:--?[A-Za-z][\w-]*|`[^`]+`|[A-Za-z_]+[_.][A-Za-z_.]+|[A-Z]-\w|Control\+\w|C-\w)")
+
+_CURRENCY = r"(?:EUR|USD|CAD|GBP|CHF|AUD|JPY|[$€£¥])"
+_KINDS: list[tuple[str, re.Pattern[str]]] = [
+    ("money", re.compile(
+        r"\bhow much\b.*\b(?:spend|cost|pay|paid|get|claim|expense|reimburs\w*|budget|allowance|"
+        r"salary|worth|charge|fee)\b|\b(?:cost|price|budget|allowance|per diem|salary|fee|"
+        r"reimburs\w*|stipend|bonus)\b.*\bhow much\b", re.I)),
+    ("clock", re.compile(r"\bwhat time\b|\bat what hour\b|\bhours\b|\bonline during\b", re.I)),
+    ("amount", re.compile(
+        r"\bhow (?:many|much|long|often|far|big|large|old)\b|\b(?:amount|limit|number|cost|price|"
+        r"rate|percent(?:age)?|budget|allowance|maximum|minimum|max|min|per diem|size)\b", re.I)),
+    ("time", re.compile(r"\bwhen\b|\bwhich (?:day|date|month)\b|\bdeadline\b|\bby when\b|\bhow soon\b", re.I)),
+    ("code", re.compile(
+        r"\b(?:which|what) (?:option|setting|flag|key|command|parameter|variable|switch|file)\b|"
+        r"\bhow (?:do|can|would) i\b|\bwhat (?:do i|should i) (?:type|press|run)\b", re.I)),
+    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhich team\b|\bcontact\b", re.I)),
+]
+_KIND_SIGNS: dict[str, re.Pattern[str]] = {
+    "money": re.compile(rf"{_CURRENCY}\s?\d|\d\s?{_CURRENCY}|\d+\s?(?:euros?|dollars?|percent|%)", re.I),
+    "clock": re.compile(r"\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s?(?:am|pm)\b|\bnoon\b|\bmidnight\b", re.I),
+    "amount": re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|half|unlimited|no limit)\b", re.I),
+    "time": re.compile(
+        r"\d|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
+        r"april|may|june|july|august|september|october|november|december|morning|noon|evening|"
+        r"daily|weekly|monthly|annually|before|after|within)\b", re.I),
+    "code": _CODE,
+    "who": re.compile(r"\b(?:team|manager|department|desk|office|lead|officer|@)|[A-Z][a-z]+ [A-Z][a-z]+"),
+}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    passage: int  # 1-based number of the hit it comes from
+    text: str  # the document's own words, as they stand (markdown kept)
+    heading: str
+    title: str
+    score: float
+    term_share: float  # share of the question's key terms found in the span or its heading
+    similarity: float = 0.0  # cosine of the span (with its heading) and the question
+
+
+def stem(word: str) -> str:
+    """A crude, stable stem: enough for 'interns'/'internship', 'allowances'/'allowance'."""
+    word = word.lower().strip(".'-%+")
+    for suffix in ("ing", "ies", "es", "ed", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            word = word[: -len(suffix)]
+            break
+    return word[:6]
+
+
+def _words(text: str) -> Iterable[str]:
+    """Words, with an identifier's parts as words too ("default_pool_size": default, pool, size)."""
+    for word in _WORD.findall(_MARKUP.sub("", text)):
+        word = re.split(r"['’]", word)[0]  # "what's" -> "what"
+        yield word
+        if re.search(r"[_.-]", word.strip(".-")):
+            yield from (part for part in re.split(r"[_.-]+", word) if part)
+
+
+def key_terms(text: str) -> set[str]:
+    """Stems of the words that carry meaning (numbers included)."""
+    return {
+        stem(w)
+        for w in _words(text)
+        if w.lower() not in STOP_WORDS and (len(w) > 2 or w.isdigit())
+    }
+
+
+def numbers(text: str) -> set[str]:
+    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+
+
+def answer_kind(question: str) -> str | None:
+    for kind, pattern in _KINDS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def plain(text: str) -> str:
+    return _MARKUP.sub("", text)
+
+
+def spans(text: str) -> list[str]:
+    """The quotable units of a passage, in order.
+
+    A list that follows an introducing line (ending with ':') or stands alone under its
+    heading is kept together when short, since its items answer together ("Full day:
+    CAD 85", "Partial day: CAD 45"); a table row keeps the header row above it.
+    """
+    lines = [line.rstrip() for line in text.splitlines()]
+    units: list[str] = []
+    header: str | None = None
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not line.strip() or _TABLE_RULE.match(line) and "|" in line:
+            i += 1
+            continue
+        if _TABLE_ROW.match(line):
+            if header is None:
+                header = line.strip()
+            else:
+                units.append(f"{header}\n{line.strip()}")
+            i += 1
+            continue
+        header = None
+        if line.lstrip().startswith("```"):
+            block = [line.strip()]
+            i += 1
+            while i < len(lines) and not lines[i].lstrip().startswith("```"):
+                block.append(lines[i])
+                i += 1
+            block.append("```")
+            i += 1
+            code = "\n".join(block)
+            # A command is quoted with the sentence that introduces it, when it has one.
+            intro = units.pop() if units and units[-1].endswith(":") else None
+            units.append(f"{intro}\n{code}" if intro else code)
+            continue
+        if _LIST_ITEM.match(line):
+            items = []
+            while i < len(lines) and _LIST_ITEM.match(lines[i]):
+                items.append(lines[i].strip())
+                i += 1
+            intro = units.pop() if units and units[-1].endswith(":") else None
+            block = "\n".join(items)
+            if len(block) + len(intro or "") <= MAX_SPAN_CHARS:
+                units.append(f"{intro}\n{block}" if intro else block)
+            else:
+                if intro:
+                    units.append(f"{intro}\n{items[0]}")
+                    items = items[1:]
+                units.extend(items)
+            continue
+        paragraph = [line.strip()]
+        i += 1
+        while (
+            i < len(lines)
+            and lines[i].strip()
+            and not _LIST_ITEM.match(lines[i])
+            and not _TABLE_ROW.match(lines[i])
+            and not lines[i].lstrip().startswith("```")
+        ):
+            paragraph.append(lines[i].strip())
+            i += 1
+        sentences = [s.strip() for s in _SENTENCE_END.split(" ".join(paragraph)) if s.strip()]
+        units.extend(_heading_free(sentences))
+    return [u for u in units if len(plain(u)) > 8]
+
+
+def _heading_free(sentences: list[str]) -> Iterable[str]:
+    # A markdown heading inside the text is context, not an answer.
+    return (s for s in sentences if not s.startswith("#"))
+
+
+def _heading_tail(heading: str, title: str) -> str:
+    parts = [p for p in heading.split(" > ") if p and p != title]
+    return " > ".join(parts[-3:])
+
+
+def ranked(
+    *,
+    question: str,
+    hits: Sequence[Hit],
+    question_vector: np.ndarray,
+    focus: str | None = None,
+) -> list[Evidence]:
+    """Every span of `hits`, best answer to `question` first."""
+    from knowledge.embeddings import embed_passages
+
+    candidates: list[tuple[int, Hit, str]] = [
+        (n, hit, span) for n, hit in enumerate(hits, start=1) for span in spans(hit.text)
+    ]
+    if not candidates:
+        return []
+    texts = [
+        f"{_heading_tail(hit.heading, hit.title)}: {plain(span)}".lstrip(": ")
+        for _, hit, span in candidates
+    ]
+    similarity = embed_passages(texts) @ question_vector
+    weights = _term_weights(question, focus)
+    total = sum(weights.values()) or 1.0
+    kind = answer_kind(focus or question) or answer_kind(question)
+    asked = names(question) | names(focus or "")
+    scored: list[Evidence] = []
+    for (n, hit, span), sim in zip(candidates, similarity, strict=True):
+        in_span = key_terms(span)
+        in_heading = key_terms(hit.heading) - in_span
+        found = sum(w for t, w in weights.items() if t in in_span)
+        found += HEADING_SHARE * sum(w for t, w in weights.items() if t in in_heading)
+        share = found / total
+        score = float(sim) + TERM_WEIGHT * share + RANK_WEIGHT / n
+        if asked:
+            score += NAME_WEIGHT * len(asked & (in_span | in_heading)) / len(asked)
+        if kind and _KIND_SIGNS[kind].search(plain(span)):
+            score += KIND_WEIGHT
+        scored.append(
+            Evidence(
+                passage=n, text=span, heading=hit.heading, title=hit.title,
+                score=round(score, 4), term_share=round(share, 3), similarity=round(float(sim), 4),
+            )
+        )
+    return sorted(scored, key=lambda e: (-e.score, e.passage))
+
+
+def choose(
+    *,
+    question: str,
+    hits: Sequence[Hit],
+    question_vector: np.ndarray,
+    focus: str | None = None,
+) -> Evidence | None:
+    """The span of `hits` that best answers `question`, or None when they hold no text."""
+    spans_ranked = ranked(question=question, hits=hits, question_vector=question_vector, focus=focus)
+    return spans_ranked[0] if spans_ranked else None
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words past a sentence's start, and code-like words: places, roles, products."""
+    found = set(_NAME.findall(text))
+    found |= {w for w in _words(text) if any(c.isdigit() for c in w) or "_" in w or w.isupper() and len(w) > 1}
+    return {stem(w) for w in found if w.lower() not in STOP_WORDS}
+
+
+def _term_weights(question: str, focus: str | None) -> dict[str, float]:
+    weights = {term: 1.0 for term in key_terms(question)}
+    for term in key_terms(focus or "") | (names(question) & set(weights)):
+        weights[term] = FOCUS_WEIGHT
+    return weights
+
+
+def quote(evidence: Evidence) -> str:
+    """The evidence as a markdown quote with where it comes from."""
+    body = "\n".join(f"> {line}" for line in evidence.text.splitlines())
+    where = evidence.title
+    section = _heading_tail(evidence.heading, evidence.title)
+    if section:
+        where = f"{where}, {section.replace(' > ', ' › ')}"
+    return f"{body}\n\n— {where} [{evidence.passage}]"
+
+
+# --- does a model's sentence agree with the evidence? -----------------------------------------
+
+_PREAMBLE = re.compile(r"^\s*(?:answer|a|response)\s*:\s*", re.I)
+
+
+def tidy(line: str) -> str:
+    """A model line without list markers, 'Answer:' prefixes and stray quotes."""
+    line = _LIST_ITEM.sub("", line.strip())
+    line = _PREAMBLE.sub("", line)
+    return line.strip().strip('"“”').strip()
+
+
+CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])(?:\s*\[\d+(?:\s*,\s*\d+)*\])?\s+|\n+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Complete sentences of streamed text, then the unfinished rest (possibly "")."""
+    parts: list[str] = []
+    start = 0
+    for match in _SENTENCE_BREAK.finditer(text):
+        sentence = text[start : match.start()] + match.group(0).rstrip()
+        if sentence.strip():
+            parts.append(sentence.strip())
+        start = match.end()
+    return [*parts, text[start:]]
+
+
+def agrees(line: str, *, evidence_text: str, question: str, polarity: bool = True) -> bool:
+    """Whether `line` says only what `evidence_text` holds, in a sentence of its own.
+
+    Its numbers, names and codes must appear in the evidence; most of its content words
+    must come from the evidence or the question; it must add at least one word of the
+    evidence (not merely echo the question); and it may not add or drop a negation.
+    """
+    line = tidy(line)
+    if len(line) < 8 or line.lower().startswith(("q:", "question:", "context:")):
+        return False
+    source = plain(evidence_text)
+    if not numbers(line) <= numbers(source):
+        return False
+    source_lower = source.lower()
+    known = key_terms(source) | key_terms(question)
+    for token in _NAME.findall(line) + [t.strip() for t in _CODE.findall(line)]:
+        token = token.strip("`").lower()
+        if token not in source_lower and stem(token) not in known:
+            return False
+    # A line about another place or party than the one asked for ("Lisbon" when Berlin was
+    # asked) does not answer, even when the evidence mentions both.
+    asked = names(question)
+    if asked and not asked & key_terms(line) and (names(line) - asked) & key_terms(source):
+        return False
+    words = key_terms(line)
+    if not words:
+        return False
+    if len(words & known) < 0.75 * len(words):
+        return False
+    if not (words & key_terms(source)) - key_terms(question):
+        return False
+    return not polarity or bool(_NEGATION.search(line)) == bool(_NEGATION.search(source))

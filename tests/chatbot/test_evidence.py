@@ -1,0 +1,167 @@
+"""Evidence: the span that answers is chosen by the question; a model line stands only if it agrees."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from chatbot import evidence
+from chatbot.answering import DoneEvent, TokenEvent, answer_question
+from chatbot.followups import query_vector, standalone
+from knowledge.search import chunk_search
+from knowledge.selectors import reader_scope
+from tests.support.corpus import ingest_text
+
+VACATION = """# Vacation and leave
+
+## Annual vacation
+Full-time permanent employees get 28 working days of paid vacation per calendar year.
+After 5 years of service, employees get 30 days.
+
+## Interns
+Interns earn 2 paid vacation days per full month of internship.
+
+## Contractors
+Contractors do not receive paid vacation.
+"""
+
+PER_DIEM = """# Travel and expenses
+
+## Per diem
+Per diems cover meals while you travel for work. The daily allowance depends on the country
+you travel to; partial days are paid at a reduced rate.
+
+### Germany
+- Full day: **EUR 28**
+- Partial day: **EUR 14**
+
+### Canada
+- Full day: **CAD 85**
+- Partial day: **CAD 45**
+
+### United States
+- Full day: **USD 79**
+- Partial day: **USD 40**
+"""
+
+
+# --- spans and the agreement check, without the database --------------------------------------
+
+
+def test_a_short_list_under_its_heading_is_one_span() -> None:
+    units = evidence.spans("- Full day: **CAD 85**\n- Partial day: **CAD 45**")
+    assert units == ["- Full day: **CAD 85**\n- Partial day: **CAD 45**"]
+
+
+def test_a_table_row_keeps_its_header() -> None:
+    units = evidence.spans("| Country | Full day |\n|---|---|\n| Canada | CAD 85 |\n| Germany | EUR 28 |")
+    assert units == ["| Country | Full day |\n| Canada | CAD 85 |", "| Country | Full day |\n| Germany | EUR 28 |"]
+
+
+def test_paragraphs_split_into_sentences() -> None:
+    units = evidence.spans("Interns earn 2 days a month. Contractors earn none.\nThey may take unpaid leave.")
+    assert units == ["Interns earn 2 days a month.", "Contractors earn none.", "They may take unpaid leave."]
+
+
+def test_the_kind_of_answer_is_read_from_the_question() -> None:
+    assert evidence.answer_kind("How many days off does an intern get?") == "amount"
+    assert evidence.answer_kind("When is the receipt deadline?") == "time"
+    assert evidence.answer_kind("Which option ignores case?") == "code"
+    assert evidence.answer_kind("Can I bring my dog?") is None
+
+
+SOURCE = "Interns earn 2 paid vacation days per full month of internship."
+QUESTION = "How many vacation days do interns get?"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Interns get 2 paid vacation days per month of internship.",
+        "Interns earn 2 vacation days for each full month.",
+    ],
+)
+def test_a_line_that_restates_the_evidence_agrees(line: str) -> None:
+    assert evidence.agrees(line, evidence_text=SOURCE, question=QUESTION)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Interns get 28 vacation days per year.",  # a number the evidence does not hold
+        "The answer to the question in one full sentence, using only the context.",  # scaffolding
+        "Q: How many vacation days do interns get?",  # an echo
+        "How many vacation days do interns get?",  # the question again, nothing from the evidence
+        "Interns do not earn paid vacation days.",  # a negation the evidence does not make
+        "Interns earn 2 days, approved by Margaret in Lisbon.",  # a name from nowhere
+    ],
+)
+def test_a_line_that_goes_beyond_the_evidence_does_not_agree(line: str) -> None:
+    assert not evidence.agrees(line, evidence_text=SOURCE, question=QUESTION)
+
+
+def test_streamed_text_splits_into_finished_sentences_and_the_rest() -> None:
+    assert evidence.split_sentences("Use -i [1]. It ignores case. Then") == ["Use -i [1].", "It ignores case.", "Then"]
+
+
+# --- choosing evidence on real retrieval --------------------------------------------------------
+
+
+def _evidence_for(scope, question: str, history=()):  # type: ignore[no-untyped-def]
+    rewrite = standalone(question=question, history=list(history))
+    vector = query_vector(rewrite)
+    hits = chunk_search(scope=scope, query=rewrite.text, vector=vector, k=4)
+    return evidence.choose(question=rewrite.text, hits=hits, question_vector=vector, focus=rewrite.focus)
+
+
+@pytest.mark.django_db
+def test_a_follow_up_about_interns_quotes_the_interns_rule(handbook, dave) -> None:  # type: ignore[no-untyped-def]
+    ingest_text(handbook, "vacation.md", VACATION)
+    history = [("user", "How many vacation days do I get?"), ("assistant", "28 working days.")]
+    chosen = _evidence_for(reader_scope(dave), "and for interns?", history)
+    assert chosen is not None
+    assert chosen.text.startswith("Interns earn 2 paid vacation days")
+
+
+@pytest.mark.django_db
+def test_a_question_about_canada_quotes_the_canada_section(handbook, dave) -> None:  # type: ignore[no-untyped-def]
+    ingest_text(handbook, "travel.md", PER_DIEM)
+    chosen = _evidence_for(reader_scope(dave), "Daily meal allowance in Canada?")
+    assert chosen is not None
+    assert "CAD 85" in chosen.text and "Canada" in chosen.heading
+
+
+# --- the whole path: evidence first, nothing taken back -----------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_answer_opens_with_the_evidence_and_equals_what_was_streamed(handbook, dave) -> None:  # type: ignore[no-untyped-def]
+    ingest_text(handbook, "vacation.md", VACATION)
+
+    async def run() -> list:
+        return [e async for e in answer_question(user=dave, question=QUESTION, save=False)]
+
+    events = asyncio.run(run())
+    done = events[-1]
+    assert isinstance(done, DoneEvent)
+    tokens = [e.text for e in events if isinstance(e, TokenEvent)]
+    assert tokens[0].startswith("> Interns earn 2 paid vacation days")
+    assert "".join(tokens) == done.answer
+    assert [s["path"] for s in done.sources][:1] == ["vacation.md"]
+    # Whatever the model added holds no number the evidence does not.
+    assert evidence.numbers(done.answer) <= evidence.numbers(VACATION) | {"1"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_model_that_is_down_leaves_the_evidence_standing(handbook, dave, settings) -> None:  # type: ignore[no-untyped-def]
+    ingest_text(handbook, "vacation.md", VACATION)
+    settings.LLM_BASE_URL = "http://127.0.0.1:9/v1"  # nothing listens
+
+    async def run() -> list:
+        return [e async for e in answer_question(user=dave, question=QUESTION, save=False)]
+
+    done = asyncio.run(run())[-1]
+    assert isinstance(done, DoneEvent)
+    assert done.answer.startswith("> Interns earn 2 paid vacation days")
+    assert done.answer.endswith("[1]")
