@@ -230,6 +230,30 @@ def llm_worker_url() -> str | None:
     return f"http://127.0.0.1:{info['port']}/v1"
 
 
+def _configured_model() -> str:
+    from django.conf import settings
+
+    return str(settings.LLM_MODEL_PATH)  # "" = the bundled model
+
+
+def stop_llm_worker_of_other_model() -> bool:
+    """Stop this var directory's model worker if it serves another model than configured.
+
+    A worker outlives the process that started it, so after LLM_MODEL_PATH changes the
+    old model would otherwise go on answering under the new prompt style. A record
+    without "model" comes from a worker started before models were recorded: the bundled one.
+    """
+    try:
+        recorded = str(json.loads(_llm_info_path().read_text()).get("model", ""))
+    except (OSError, ValueError, AttributeError):
+        return False
+    if recorded == _configured_model():
+        return False
+    log.info("the model worker serves %s, not %s: restarting it", recorded or "the bundled model",
+             _configured_model() or "the bundled model")
+    return stop_llm_worker()
+
+
 def running_llm_worker() -> str | None:
     """The base URL of the embedded model worker if one is up and answering."""
     info = _llm_info()
@@ -260,7 +284,9 @@ def spawn_llm_worker(*, detached: bool) -> subprocess.Popen[bytes]:
         cwd=BASE_DIR,
         start_new_session=detached,
     )
-    _llm_info_path().write_text(json.dumps({"pid": proc.pid, "port": port}))
+    _llm_info_path().write_text(
+        json.dumps({"pid": proc.pid, "port": port, "model": _configured_model()})
+    )
     return proc
 
 
@@ -289,8 +315,11 @@ def ensure_llm_worker() -> str:
     """The base URL of the embedded model worker, starting one (detached) if none is up.
 
     A worker that is alive but still loading (or requantising the model on its
-    first start) is waited for, never started twice.
+    first start) is waited for, never started twice. One serving another model than
+    LLM_MODEL_PATH names is stopped first.
     """
+    with _locked("llm"):
+        stop_llm_worker_of_other_model()
     url = running_llm_worker()
     if url:
         return url

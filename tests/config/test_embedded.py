@@ -120,6 +120,22 @@ def test_stopping_the_model_worker_ends_the_recorded_process(fresh_var: Path) ->
     assert not (fresh_var / "llm.json").exists()
 
 
+def test_a_model_worker_serving_another_model_is_stopped(fresh_var: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    # A worker outlives its starter: after LLM_MODEL_PATH changes, the old model must not go on.
+    fresh_var.mkdir()
+    worker = stand_in_worker()
+    (fresh_var / "llm.json").write_text(f'{{"pid": {worker.pid}, "port": 1}}')  # bundled
+    settings.LLM_MODEL_PATH = ""
+    assert embedded.stop_llm_worker_of_other_model() is False
+    assert worker.poll() is None
+
+    settings.LLM_MODEL_PATH = "/models/larger.gguf"
+    assert embedded.stop_llm_worker_of_other_model() is True
+
+    assert worker.wait(timeout=10) == -signal.SIGTERM
+    assert not (fresh_var / "llm.json").exists()
+
+
 def test_the_secret_key_is_generated_once_and_kept_private(fresh_var: Path) -> None:
     assert embedded.secret_key_read() is None
 

@@ -98,6 +98,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, _interrupt)
         try:
             llm = None
+            if not settings.LLM_BASE_URL:
+                embedded.stop_llm_worker_of_other_model()
             if not settings.LLM_BASE_URL and embedded.llm_worker_url() is None:
                 llm = embedded.spawn_llm_worker(detached=False)
                 children.append(("model worker", llm))
