@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # llama-cpp-python builds from source; we need no multimodal support.
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 
-.PHONY: install run test test-fast test-external browser bench lint down clean
+.PHONY: install run test test-fast test-external browser bench bench-byo lint down clean
 
 install: $(STAMP)
 
@@ -52,6 +52,11 @@ bench: install
 	$(PY) bench/cache_threshold.py
 	$(PY) bench/retrieval_quality.py --no-misses
 	$(PY) bench/abstention.py
+
+# Bring your own model: installs the stand-in GGUF's packages into the venv (not a dependency)
+# and compares it, full prompt via LLM_BASE_URL, with the bundled model.
+bench-byo: install
+	$(PY) bench/byo_model.py
 
 # Ruff, then mypy with django-stubs (config in pyproject.toml: strict on the modules that
 # pass it). Not part of `make test` yet: mypy still reports errors elsewhere.
