@@ -23,7 +23,7 @@ VARIANTS: dict[str, SearchTuning] = {
     "exact <=1 chunk": replace(_D, exact_max_chunks=1),
     "exact <=3 chunks": replace(_D, exact_max_chunks=3),
     "exact <=5 chunks": replace(_D, exact_max_chunks=5),
-    "exact x0.5": replace(_D, exact_weight=0.5),
+    "exact x1": replace(_D, exact_weight=1.0),
     "exact x2": replace(_D, exact_weight=2.0),
     "vector only": replace(_D, text_weight=0, exact_weight=0),
     "text only": replace(_D, vector_weight=0, exact_weight=0),

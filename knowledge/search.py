@@ -52,9 +52,11 @@ class SearchTuning:
     # ts_rank_cd weights of {D, C, B, A}; headings are A, body B (PostgreSQL's default).
     rank_weights: tuple[float, float, float, float] = (0.1, 0.2, 0.4, 1.0)
     # The exact-term lane: words found in at most `exact_max_chunks` of the reader's chunks.
-    # 0 turns the lane off. Weighted so that its first chunk outranks the vector lane's
-    # first alone, as an exact identifier should (bench/exact_terms.py).
-    exact_weight: float = 1.0
+    # 0 turns the lane off. At 1.5 its first chunk scores as much as one first in both the
+    # vector and the text lane: a code asked inside a question ranked in the top 3 for 0.83
+    # of rare words (0.42 at 1.0), at the cost of one aptitude question (bench/exact_terms.py,
+    # docs/quality.md).
+    exact_weight: float = 1.5
     exact_max_chunks: int = 2
     # False: only words the embedding model cannot spell as one token (codes, names, jargon)
     # enter the exact lane; ordinary words ("daily") the vector lane already understands.
