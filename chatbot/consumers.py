@@ -56,8 +56,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         if isinstance(message, protocol.Cancel):
             task = self.running.get(message.id)
-            if task is not None:
-                task.cancel()
+            if task is None:
+                # Said, not ignored: a bot that cancels a finished or mistyped id learns why
+                # no `cancelled` will come.
+                await self._send(
+                    protocol.Error(
+                        id=message.id,
+                        code="bad_request",
+                        message=f"Nothing to cancel: no answer with id {message.id!r} is running.",
+                    )
+                )
+                return
+            task.cancel()
             return
         if self.running:
             await self._send(

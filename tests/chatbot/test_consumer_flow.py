@@ -1,0 +1,119 @@
+"""The chat socket while an answer runs: cancel, busy, and what is streamed is what is kept.
+
+Through the real ASGI application. An answer is held in flight without a fake:
+the test takes the embedding model's lock, so the answer waits for the model
+until the test lets go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from knowledge import embeddings
+from tests.support import ws
+from tests.support.corpus import ingest_text
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+VACATION = """# Vacation and leave
+
+## Annual vacation
+Full-time permanent employees get 28 working days of paid vacation per calendar year.
+
+## Interns
+Interns earn 2 paid vacation days per full month of internship.
+"""
+
+
+@contextmanager
+def embedding_model_busy() -> Iterator[None]:
+    """The process's embedding model is taken (as by an ingest), so an answer waits in flight.
+
+    The answer waits in a worker thread for the model's own lock, off the event loop and
+    off the database thread, so the consumer keeps reading the socket meanwhile.
+    """
+    with embeddings._lock:
+        yield
+
+
+async def signed_in(client, user) -> WebsocketCommunicator:  # type: ignore[no-untyped-def]
+    communicator = await ws.connect(await sync_to_async(ws.session_headers)(client, user))
+    assert (await ws.receive(communicator))["type"] == "hello"
+    return communicator
+
+
+async def send_ask(communicator: WebsocketCommunicator, id: str, text: str) -> None:
+    await communicator.send_json_to({"type": "ask", "id": id, "text": text})
+
+
+async def test_cancelling_an_answer_in_flight_ends_it_and_the_socket_answers_the_next(
+    client, dave
+) -> None:  # type: ignore[no-untyped-def]
+    communicator = await signed_in(client, dave)
+    with embedding_model_busy():
+        await send_ask(communicator, "q1", "What is the 2026 merit budget?")
+        await communicator.send_json_to({"type": "cancel", "id": "q1"})
+        cancelled = await ws.receive(communicator, timeout=30)
+    assert cancelled["type"] == "error"
+    assert (cancelled["id"], cancelled["code"]) == ("q1", "cancelled")
+
+    tokens, done = await ws.ask(communicator, "What is the 2026 merit budget?", id="q2")
+    assert done["type"] == "done" and done["id"] == "q2"
+    assert all(t["id"] == "q2" for t in tokens)  # nothing of the cancelled answer leaks in
+    await communicator.disconnect()
+
+
+async def test_a_second_question_while_one_runs_is_busy_and_the_first_goes_on(client, dave) -> None:  # type: ignore[no-untyped-def]
+    communicator = await signed_in(client, dave)
+    with embedding_model_busy():
+        await send_ask(communicator, "q1", "What is the 2026 merit budget?")
+        await send_ask(communicator, "q2", "How many vacation days do I get?")
+        busy = await ws.receive(communicator, timeout=30)
+    assert busy["type"] == "error"
+    assert (busy["id"], busy["code"]) == ("q2", "busy")
+
+    # The first question was not disturbed: it ends with its own done.
+    first = await ws.receive(communicator)
+    while first["type"] == "token":
+        assert first["id"] == "q1"
+        first = await ws.receive(communicator)
+    assert (first["type"], first["id"]) == ("done", "q1")
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize("when", ["before any question", "after the answer is done"])
+async def test_cancelling_an_id_that_is_not_running_is_a_bad_request(client, dave, when) -> None:  # type: ignore[no-untyped-def]
+    communicator = await signed_in(client, dave)
+    if when == "after the answer is done":
+        _, done = await ws.ask(communicator, "What is the 2026 merit budget?", id="q1")
+        assert done["type"] == "done"
+    await communicator.send_json_to({"type": "cancel", "id": "q1"})
+    error = await ws.receive(communicator, timeout=30)
+    assert (error["type"], error["id"], error["code"]) == ("error", "q1", "bad_request")
+    assert "q1" in error["message"] and "cancel" in error["message"].lower()
+
+    # Still open and still answering.
+    _, done = await ws.ask(communicator, "What is the 2026 merit budget?", id="q2")
+    assert (done["type"], done["id"]) == ("done", "q2")
+    await communicator.disconnect()
+
+
+async def test_an_answered_question_streams_exactly_its_final_answer(
+    client, dave, handbook
+) -> None:  # type: ignore[no-untyped-def]
+    await sync_to_async(ingest_text)(handbook, "vacation.md", VACATION)
+    communicator = await signed_in(client, dave)
+
+    tokens, done = await ws.ask(communicator, "How many paid vacation days do interns earn?")
+
+    assert done["type"] == "done" and done["sources"], done
+    assert done["answer"].startswith("> Interns earn 2 paid vacation days")
+    assert tokens and all(t["id"] == "q1" for t in tokens)
+    # Nothing streamed is taken back or replaced: the tokens are the answer, character for character.
+    assert "".join(t["text"] for t in tokens) == done["answer"]
+    await communicator.disconnect()
