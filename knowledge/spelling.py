@@ -172,3 +172,23 @@ def query_correct(*, scope: ReaderScope, query: str) -> Correction:
         return Correction(text=query)
     text = _TOKEN.sub(lambda m: replacements.get(m.group(0).lower(), m.group(0)), query)
     return Correction(text=text, replacements=tuple(sorted(replacements.items())))
+
+
+def words_unknown(*, scope: ReaderScope, text: str) -> set[str]:
+    """The words of `text` (three letters or more) that no collection the reader may read
+    holds: what the reader's documents never mention, whatever the embedding thinks."""
+    words = {t for t in (m.lower() for m in _TOKEN.findall(text)) if t.isalpha()}
+    words = {w for w in words if len(w) >= MIN_LENGTH}
+    if not words or not scope.collection_ids:
+        return words
+    vocabularies = _vocabularies(scope.collection_ids)
+    return {w for w in words if not any(form in v.chunks for form in _forms(w) for v in vocabularies)}
+
+
+def _forms(word: str) -> set[str]:
+    """The word and its nearest inflections, so "increases" is known where "increase" is."""
+    forms = {word, f"{word}s", f"{word}es"}
+    for suffix in ("s", "es", "ed", "d", "ing"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= MIN_LENGTH:
+            forms.add(word[: -len(suffix)])
+    return forms

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from chatbot.answering import DoneEvent, TokenEvent, answer_question
-from tests.support.corpus import HANDBOOK_VACATION, ingest_text
+from tests.support.corpus import HANDBOOK_VACATION, HR_SALARY, ingest_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,3 +25,27 @@ def test_an_off_topic_question_is_refused_from_the_scores_without_the_model(hand
     assert done.sources == [] and not done.cached
     assert "could not find" in done.answer and "Employee handbook" in done.answer
     assert "".join(e.text for e in events if isinstance(e, TokenEvent)) == done.answer
+
+
+LEARNING = """# Learning and development
+
+## Learning budget
+Every employee has a learning budget for courses and books, paid on top of the salary.
+"""
+
+
+def test_a_question_only_another_group_can_answer_is_refused_not_answered_beside_the_point(
+    handbook, hr, dave
+) -> None:  # type: ignore[no-untyped-def]
+    # The handbook shares words with the question ("budget", "salary"), not its answer.
+    ingest_text(handbook, "learning.md", LEARNING)
+    ingest_text(hr, "salary.md", HR_SALARY)
+
+    async def run() -> list:
+        question = "What is the 2026 merit budget for salary increases?"
+        return [e async for e in answer_question(user=dave, question=question, save=False)]
+
+    done = asyncio.run(run())[-1]
+    assert isinstance(done, DoneEvent)
+    assert "could not find" in done.answer
+    assert done.sources == [] and "3.7" not in done.answer

@@ -73,9 +73,9 @@ def test_each_line_of_stdin_gets_one_json_line_in_order_and_blank_lines_are_skip
     assert all(set(row) == {"question"} | ANSWER_KEYS for row in rows)
     vacation, merit = rows
     assert "28" in vacation["answer"]
-    assert [s["path"] for s in vacation["sources"]] == ["vacation.md"]
+    assert vacation["sources"][0]["path"] == "vacation.md"  # the evidence; a close runner-up may follow
     assert "3.7" in merit["answer"]
-    assert [s["path"] for s in merit["sources"]] == ["salary.md"]
+    assert merit["sources"][0]["path"] == "salary.md"
     # Without --user the operator reads every collection.
     assert set(merit["searched"]) == {"Employee handbook", "HR confidential"}
 

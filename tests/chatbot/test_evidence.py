@@ -164,4 +164,28 @@ def test_a_model_that_is_down_leaves_the_evidence_standing(handbook, dave, setti
     done = asyncio.run(run())[-1]
     assert isinstance(done, DoneEvent)
     assert done.answer.startswith("> Interns earn 2 paid vacation days")
-    assert done.answer.endswith("[1]")
+    assert "[1]" in done.answer and "Interns earn 2" in done.answer
+
+
+def test_a_citation_still_arriving_stays_with_its_sentence() -> None:
+    assert evidence.split_sentences("Interns get 2 days. [") == ["Interns get 2 days. ["]
+    assert evidence.split_sentences("Interns get 2 days. [2] Staff get 28 days.") == [
+        "Interns get 2 days. [2]",
+        "Staff get 28 days.",
+    ]
+
+
+HOTELS = "| City | Hotel per night |\n| London | GBP 220 |\n| Lisbon | EUR 130 |"
+
+
+def test_a_figure_for_the_place_asked_must_stand_beside_it_in_the_source() -> None:
+    question = "What is the most I can pay for a hotel night in London?"
+    sections = [("Travel > Hotels", HOTELS)]
+    assert evidence.agrees(
+        "In London a hotel night may cost up to GBP 220.", evidence_text=HOTELS, question=question,
+        sections=sections,
+    )
+    assert not evidence.agrees(
+        "In London a hotel night may cost up to EUR 130.", evidence_text=HOTELS, question=question,
+        sections=sections,
+    )
