@@ -52,6 +52,8 @@ bench: install
 	$(PY) bench/cache_threshold.py
 	$(PY) bench/retrieval_quality.py --no-misses
 	$(PY) bench/abstention.py
+	$(PY) bench/answer_accuracy.py
+	$(PY) bench/first_words.py
 
 # Bring your own model: installs the stand-in GGUF's packages into the venv (not a dependency)
 # and compares it, full prompt via LLM_BASE_URL, with the bundled model.
