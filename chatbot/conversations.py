@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from chatbot.models import Conversation, Message
 
 
-def conversation_for(*, user, conversation_id: int | None, first_question: str) -> Conversation:  # type: ignore[no-untyped-def]
+def conversation_for(*, user, conversation_id: int | None, first_question: str) -> Conversation:
     """The user's own conversation, or a new one titled by its first question."""
     if conversation_id is None:
         return Conversation.objects.create(user=user, title=first_question[:200])
@@ -48,5 +48,5 @@ def exchange_save(
     return reply
 
 
-def conversations_for_user(*, user, limit: int = 30) -> list[Conversation]:  # type: ignore[no-untyped-def]
+def conversations_for_user(*, user, limit: int = 30) -> list[Conversation]:
     return list(Conversation.objects.filter(user=user)[:limit])

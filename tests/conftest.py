@@ -49,12 +49,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path_factory: pytest.TempPathFactory) -> None:  # type: ignore[no-untyped-def]
+def _media_in_tmp(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker, embedded_services):  # type: ignore[no-untyped-def]
+def django_db_setup(django_db_setup, django_db_blocker, embedded_services):
     """After the suite, end worker and thread connections so the test database can be dropped."""
     yield
     with django_db_blocker.unblock():
@@ -81,39 +81,39 @@ def _fresh_channel_layer() -> Iterator[None]:
 
 
 @pytest.fixture
-def alice(db) -> User:  # type: ignore[no-untyped-def]
+def alice(db) -> User:
     return user_ensure(
         username="alice", password="pw-alice", groups=[], is_staff=True, is_superuser=True
     )[0]
 
 
 @pytest.fixture
-def bob(db) -> User:  # type: ignore[no-untyped-def]
+def bob(db) -> User:
     return user_ensure(username="bob", password="pw-bob", groups=["Engineering"])[0]
 
 
 @pytest.fixture
-def carol(db) -> User:  # type: ignore[no-untyped-def]
+def carol(db) -> User:
     return user_ensure(username="carol", password="pw-carol", groups=["HR"])[0]
 
 
 @pytest.fixture
-def dave(db) -> User:  # type: ignore[no-untyped-def]
+def dave(db) -> User:
     return user_ensure(username="dave", password="pw-dave", groups=[])[0]
 
 
 @pytest.fixture
-def handbook(db) -> Collection:  # type: ignore[no-untyped-def]
+def handbook(db) -> Collection:
     return collection_ensure(slug="handbook", name="Employee handbook", public=True)
 
 
 @pytest.fixture
-def hr(db) -> Collection:  # type: ignore[no-untyped-def]
+def hr(db) -> Collection:
     return collection_ensure(slug="hr", name="HR confidential", public=False, groups=["HR"])
 
 
 @pytest.fixture
-def engineering(db) -> Collection:  # type: ignore[no-untyped-def]
+def engineering(db) -> Collection:
     return collection_ensure(
         slug="engineering", name="Engineering", public=False, groups=["Engineering"]
     )
@@ -154,7 +154,7 @@ def start_worker(name: str) -> subprocess.Popen:
 
 
 @pytest.fixture
-def celery_worker(transactional_db) -> Iterator[subprocess.Popen]:  # type: ignore[no-untyped-def]
+def celery_worker(transactional_db) -> Iterator[subprocess.Popen]:
     """A real worker process. The test must use committed data (transactional_db)."""
     proc = start_worker("test")
     # Keep draining its output so the pipe never fills and blocks it.

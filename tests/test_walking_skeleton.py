@@ -28,7 +28,7 @@ The primary PostgreSQL server is configured with max_connections = 400.
 
 def test_a_question_is_answered_from_a_document_ingested_by_the_worker(
     tmp_path, celery_worker, handbook, dave, client
-):  # type: ignore[no-untyped-def]
+):
     (tmp_path / "vacation.md").write_text(POLICY)
     (tmp_path / "database.md").write_text(DB)
 

@@ -141,7 +141,7 @@ async def test_the_token_of_a_deactivated_user_is_refused_by_the_socket(dave: Us
 @pytest.mark.parametrize("authorization", [b"Basic ZGF2ZTpwdy1kYXZl", b"Bearer ", b"Bearer"])
 async def test_an_authorization_that_is_no_bearer_token_is_refused_despite_a_session(
     client, dave: User, authorization: bytes
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     # A request that sends Authorization is judged by it alone: the cookie is not a fallback.
     session = await sync_to_async(ws.session_headers)(client, dave)
 

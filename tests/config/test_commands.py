@@ -199,7 +199,7 @@ def test_the_web_application_starts_redis_before_its_first_request(
 
 
 def test_a_celery_worker_starts_redis_when_it_starts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db  # type: ignore[no-untyped-def]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db
 ) -> None:
     from django.db import connection
 

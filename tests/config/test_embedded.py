@@ -78,7 +78,7 @@ def test_stopping_redis_stops_it_once(fresh_var: Path) -> None:
     assert embedded.stop_redis() is False
 
 
-def test_services_configured_elsewhere_are_not_started(fresh_var: Path, settings) -> None:  # type: ignore[no-untyped-def]
+def test_services_configured_elsewhere_are_not_started(fresh_var: Path, settings) -> None:
     settings.EMBEDDED_REDIS = False
     settings.LLM_BASE_URL = "http://llm.example:8001/v1"
 
@@ -120,7 +120,7 @@ def test_stopping_the_model_worker_ends_the_recorded_process(fresh_var: Path) ->
     assert not (fresh_var / "llm.json").exists()
 
 
-def test_a_model_worker_serving_another_model_is_stopped(fresh_var: Path, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_model_worker_serving_another_model_is_stopped(fresh_var: Path, settings) -> None:
     # A worker outlives its starter: after LLM_MODEL_PATH changes, the old model must not go on.
     fresh_var.mkdir()
     worker = stand_in_worker()

@@ -20,7 +20,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture
-def live_url(transactional_db) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def live_url(transactional_db) -> Iterator[str]:
     port = free_port()
     env = {
         **os.environ,
@@ -48,7 +48,7 @@ def live_url(transactional_db) -> Iterator[str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def page():  # type: ignore[no-untyped-def]
+def page():
     if not os.path.exists(CHROMIUM):
         pytest.fail("Debian's chromium is missing: run `make browser` (make test does)")
     from playwright.sync_api import sync_playwright

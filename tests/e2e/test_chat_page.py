@@ -12,7 +12,7 @@ from tests.support.corpus import HANDBOOK_VACATION, ingest_text
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page, url: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+def sign_in(page, url: str, username: str, password: str) -> None:
     page.goto(f"{url}/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     page.fill("input[name=username]", username)
@@ -21,14 +21,14 @@ def sign_in(page, url: str, username: str, password: str) -> None:  # type: igno
 
 
 @pytest.fixture
-def vacation_policy(handbook):  # type: ignore[no-untyped-def]
+def vacation_policy(handbook):
     # Before the browser starts: Playwright's sync API runs an event loop in this thread.
     return ingest_text(handbook, "vacation.md", HANDBOOK_VACATION)
 
 
 def test_an_employee_gets_a_streamed_answer_with_a_source_that_opens_highlighted(
     vacation_policy, live_url, page, dave
-):  # type: ignore[no-untyped-def]
+):
     sign_in(page, live_url, "dave", "pw-dave")
     expect(page.locator("#send")).to_be_enabled(timeout=30_000)
 
@@ -44,6 +44,6 @@ def test_an_employee_gets_a_streamed_answer_with_a_source_that_opens_highlighted
     expect(page.locator(".chunk.highlighted")).to_contain_text("28 vacation days")
 
 
-def test_signing_in_with_a_wrong_password_shows_an_error(live_url, page, dave):  # type: ignore[no-untyped-def]
+def test_signing_in_with_a_wrong_password_shows_an_error(live_url, page, dave):
     sign_in(page, live_url, "dave", "wrong")
     expect(page.locator(".error")).to_contain_text("didn't match")

@@ -18,7 +18,7 @@ DROP = """() => {
 }"""
 
 
-def sign_in(page, url: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+def sign_in(page, url: str, username: str, password: str) -> None:
     page.goto(f"{url}/accounts/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
@@ -27,7 +27,7 @@ def sign_in(page, url: str, username: str, password: str) -> None:  # type: igno
 
 def test_dropped_files_show_live_progress_until_ready(
     live_url, page, celery_worker, alice, handbook
-):  # type: ignore[no-untyped-def]
+):
     sign_in(page, live_url, "alice", "pw-alice")
     page.goto(f"{live_url}/knowledge/")
     expect(page.locator("#live")).to_have_text("Live", timeout=30_000)

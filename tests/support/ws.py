@@ -12,7 +12,7 @@ from config.asgi import application
 BROWSER_ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 
 
-def session_headers(client, user) -> list[tuple[bytes, bytes]]:  # type: ignore[no-untyped-def]
+def session_headers(client, user) -> list[tuple[bytes, bytes]]:
     client.force_login(user)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
     return [BROWSER_ORIGIN, (b"cookie", cookie), (b"host", b"127.0.0.1:8000")]
