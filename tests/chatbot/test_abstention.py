@@ -12,7 +12,7 @@ from tests.support.corpus import HANDBOOK_VACATION, HR_SALARY, ingest_text
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_an_off_topic_question_is_refused_from_the_scores_without_the_model(handbook, dave, settings) -> None:  # type: ignore[no-untyped-def]
+def test_an_off_topic_question_is_refused_from_the_scores_without_the_model(handbook, dave, settings) -> None:
     ingest_text(handbook, "vacation.md", HANDBOOK_VACATION)
     settings.LLM_BASE_URL = "http://127.0.0.1:9/v1"  # nothing listens: calling the model would fail
 
@@ -36,7 +36,7 @@ Every employee has a learning budget for courses and books, paid on top of the s
 
 def test_a_question_only_another_group_can_answer_is_refused_not_answered_beside_the_point(
     handbook, hr, dave
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     # The handbook shares words with the question ("budget", "salary"), not its answer.
     ingest_text(handbook, "learning.md", LEARNING)
     ingest_text(hr, "salary.md", HR_SALARY)

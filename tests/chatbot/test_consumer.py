@@ -14,7 +14,7 @@ from tests.support import ws
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def test_a_browser_socket_from_another_site_is_refused(client, dave) -> None:  # type: ignore[no-untyped-def]
+async def test_a_browser_socket_from_another_site_is_refused(client, dave) -> None:
     headers = await sync_to_async(ws.session_headers)(client, dave)
     hostile = [(b"origin", b"https://evil.example")] + [h for h in headers if h[0] != b"origin"]
     communicator = WebsocketCommunicator(application, "/ws/chat/", headers=hostile)
@@ -31,14 +31,14 @@ async def test_a_socket_without_a_session_is_told_to_sign_in_and_closed() -> Non
     assert (await communicator.receive_output())["type"] == "websocket.close"
 
 
-async def test_a_bot_with_a_token_needs_no_origin(dave) -> None:  # type: ignore[no-untyped-def]
+async def test_a_bot_with_a_token_needs_no_origin(dave) -> None:
     token = await sync_to_async(token_create)(user=dave, name="bot")
     communicator = await ws.connect([(b"authorization", f"Bearer {token}".encode())])
     assert await ws.receive(communicator) == {"type": "hello", "user": "dave"}
     await communicator.disconnect()
 
 
-async def test_a_wrong_token_is_unauthorized_even_with_a_valid_session_cookie(client, dave) -> None:  # type: ignore[no-untyped-def]
+async def test_a_wrong_token_is_unauthorized_even_with_a_valid_session_cookie(client, dave) -> None:
     headers = await sync_to_async(ws.session_headers)(client, dave)
     communicator = await ws.connect(headers + [(b"authorization", b"Bearer dct_not-a-token")])
     error = await ws.receive(communicator)
@@ -60,7 +60,7 @@ async def test_a_wrong_token_is_unauthorized_even_with_a_valid_session_cookie(cl
 )
 async def test_a_malformed_message_gets_an_error_and_the_socket_stays_open(
     client, dave, frame, expected_id
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     communicator = await ws.connect(await sync_to_async(ws.session_headers)(client, dave))
     await ws.receive(communicator)  # hello
     await communicator.send_to(text_data=frame)
@@ -75,7 +75,7 @@ async def test_a_malformed_message_gets_an_error_and_the_socket_stays_open(
     await communicator.disconnect()
 
 
-async def test_nobody_can_continue_someone_elses_conversation(client, dave, bob) -> None:  # type: ignore[no-untyped-def]
+async def test_nobody_can_continue_someone_elses_conversation(client, dave, bob) -> None:
     theirs = await sync_to_async(Conversation.objects.create)(user=bob, title="bob's")
     communicator = await ws.connect(await sync_to_async(ws.session_headers)(client, dave))
     await ws.receive(communicator)
@@ -86,7 +86,7 @@ async def test_nobody_can_continue_someone_elses_conversation(client, dave, bob)
 
 async def test_with_nothing_readable_docent_abstains_without_asking_the_model(
     client, dave, hr
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     communicator = await ws.connect(await sync_to_async(ws.session_headers)(client, dave))
     await ws.receive(communicator)
     tokens, done = await ws.ask(communicator, "What is the 2026 merit budget?")

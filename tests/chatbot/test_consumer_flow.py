@@ -41,7 +41,7 @@ def embedding_model_busy() -> Iterator[None]:
         yield
 
 
-async def signed_in(client, user) -> WebsocketCommunicator:  # type: ignore[no-untyped-def]
+async def signed_in(client, user) -> WebsocketCommunicator:
     communicator = await ws.connect(await sync_to_async(ws.session_headers)(client, user))
     assert (await ws.receive(communicator))["type"] == "hello"
     return communicator
@@ -53,7 +53,7 @@ async def send_ask(communicator: WebsocketCommunicator, id: str, text: str) -> N
 
 async def test_cancelling_an_answer_in_flight_ends_it_and_the_socket_answers_the_next(
     client, dave
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     communicator = await signed_in(client, dave)
     with embedding_model_busy():
         await send_ask(communicator, "q1", "What is the 2026 merit budget?")
@@ -68,7 +68,7 @@ async def test_cancelling_an_answer_in_flight_ends_it_and_the_socket_answers_the
     await communicator.disconnect()
 
 
-async def test_a_second_question_while_one_runs_is_busy_and_the_first_goes_on(client, dave) -> None:  # type: ignore[no-untyped-def]
+async def test_a_second_question_while_one_runs_is_busy_and_the_first_goes_on(client, dave) -> None:
     communicator = await signed_in(client, dave)
     with embedding_model_busy():
         await send_ask(communicator, "q1", "What is the 2026 merit budget?")
@@ -87,7 +87,7 @@ async def test_a_second_question_while_one_runs_is_busy_and_the_first_goes_on(cl
 
 
 @pytest.mark.parametrize("when", ["before any question", "after the answer is done"])
-async def test_cancelling_an_id_that_is_not_running_is_a_bad_request(client, dave, when) -> None:  # type: ignore[no-untyped-def]
+async def test_cancelling_an_id_that_is_not_running_is_a_bad_request(client, dave, when) -> None:
     communicator = await signed_in(client, dave)
     if when == "after the answer is done":
         _, done = await ws.ask(communicator, "What is the 2026 merit budget?", id="q1")
@@ -105,7 +105,7 @@ async def test_cancelling_an_id_that_is_not_running_is_a_bad_request(client, dav
 
 async def test_an_answered_question_streams_exactly_its_final_answer(
     client, dave, handbook
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     await sync_to_async(ingest_text)(handbook, "vacation.md", VACATION)
     communicator = await signed_in(client, dave)
 

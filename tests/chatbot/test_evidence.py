@@ -108,7 +108,7 @@ def test_streamed_text_splits_into_finished_sentences_and_the_rest() -> None:
 # --- choosing evidence on real retrieval --------------------------------------------------------
 
 
-def _evidence_for(scope, question: str, history=()):  # type: ignore[no-untyped-def]
+def _evidence_for(scope, question: str, history=()):
     rewrite = standalone(question=question, history=list(history))
     vector = query_vector(rewrite)
     hits = chunk_search(scope=scope, query=rewrite.text, vector=vector, k=4)
@@ -116,7 +116,7 @@ def _evidence_for(scope, question: str, history=()):  # type: ignore[no-untyped-
 
 
 @pytest.mark.django_db
-def test_a_follow_up_about_interns_quotes_the_interns_rule(handbook, dave) -> None:  # type: ignore[no-untyped-def]
+def test_a_follow_up_about_interns_quotes_the_interns_rule(handbook, dave) -> None:
     ingest_text(handbook, "vacation.md", VACATION)
     history = [("user", "How many vacation days do I get?"), ("assistant", "28 working days.")]
     chosen = _evidence_for(reader_scope(dave), "and for interns?", history)
@@ -125,7 +125,7 @@ def test_a_follow_up_about_interns_quotes_the_interns_rule(handbook, dave) -> No
 
 
 @pytest.mark.django_db
-def test_a_question_about_canada_quotes_the_canada_section(handbook, dave) -> None:  # type: ignore[no-untyped-def]
+def test_a_question_about_canada_quotes_the_canada_section(handbook, dave) -> None:
     ingest_text(handbook, "travel.md", PER_DIEM)
     chosen = _evidence_for(reader_scope(dave), "Daily meal allowance in Canada?")
     assert chosen is not None
@@ -136,7 +136,7 @@ def test_a_question_about_canada_quotes_the_canada_section(handbook, dave) -> No
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_answer_opens_with_the_evidence_and_equals_what_was_streamed(handbook, dave) -> None:  # type: ignore[no-untyped-def]
+def test_the_answer_opens_with_the_evidence_and_equals_what_was_streamed(handbook, dave) -> None:
     ingest_text(handbook, "vacation.md", VACATION)
 
     async def run() -> list:
@@ -154,7 +154,7 @@ def test_the_answer_opens_with_the_evidence_and_equals_what_was_streamed(handboo
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_model_that_is_down_leaves_the_evidence_standing(handbook, dave, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_model_that_is_down_leaves_the_evidence_standing(handbook, dave, settings) -> None:
     ingest_text(handbook, "vacation.md", VACATION)
     settings.LLM_BASE_URL = "http://127.0.0.1:9/v1"  # nothing listens
 

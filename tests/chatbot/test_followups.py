@@ -36,7 +36,7 @@ def test_a_stand_alone_question_passes_through_unchanged() -> None:
 
 
 @pytest.mark.django_db
-def test_a_follow_up_retrieves_the_passage_it_means(handbook, dave) -> None:  # type: ignore[no-untyped-def]
+def test_a_follow_up_retrieves_the_passage_it_means(handbook, dave) -> None:
     ingest_text(handbook, "vacation.md", POLICY)
     rewrite = standalone(question="and for contractors?", history=HISTORY)
     assert "vacation days" in rewrite.text and "contractors" in rewrite.text

@@ -10,7 +10,7 @@ from chatbot.llm import ModelUnavailable, base_url, stream_chat
 
 
 @pytest.fixture
-def no_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings) -> Path:  # type: ignore[no-untyped-def]
+def no_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings) -> Path:
     """Embedded defaults on a var directory where no model worker was ever started."""
     settings.LLM_BASE_URL = ""
     var = tmp_path / "var"
@@ -18,7 +18,7 @@ def no_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings) -> Path
     return var
 
 
-def test_a_configured_server_is_used_as_given(settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_configured_server_is_used_as_given(settings) -> None:
     settings.LLM_BASE_URL = "http://llm.example:8001/v1/"
 
     assert base_url() == "http://llm.example:8001/v1"

@@ -29,7 +29,7 @@ def reindex(*args: str) -> str:
 
 
 def test_it_rebuilds_the_chunks_of_every_document_with_the_current_settings(
-    handbook: Collection, hr: Collection, settings  # type: ignore[no-untyped-def]
+    handbook: Collection, hr: Collection, settings
 ) -> None:
     policy = ingest_text(handbook, "travel.md", POLICY)
     salary = ingest_text(hr, "salary-bands.md", HR_SALARY)
@@ -46,7 +46,7 @@ def test_it_rebuilds_the_chunks_of_every_document_with_the_current_settings(
 
 
 def test_one_collection_is_reindexed_and_the_others_are_left_alone(
-    handbook: Collection, hr: Collection, settings  # type: ignore[no-untyped-def]
+    handbook: Collection, hr: Collection, settings
 ) -> None:
     vacation = ingest_text(handbook, "vacation.md", HANDBOOK_VACATION)
     salary = ingest_text(hr, "salary-bands.md", HR_SALARY)
@@ -60,7 +60,7 @@ def test_one_collection_is_reindexed_and_the_others_are_left_alone(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_without_sync_the_workers_reindex_every_document(celery_worker, handbook: Collection) -> None:  # type: ignore[no-untyped-def]
+def test_without_sync_the_workers_reindex_every_document(celery_worker, handbook: Collection) -> None:
     vacation = ingest_text(handbook, "vacation.md", HANDBOOK_VACATION)
     before = chunk_ids(vacation)
 

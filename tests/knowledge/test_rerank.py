@@ -42,7 +42,7 @@ def _fresh_reranker() -> Iterator[None]:
     rerank.get_reranker.cache_clear()
 
 
-def test_without_a_configured_model_the_fused_order_is_kept(settings) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_configured_model_the_fused_order_is_kept(settings) -> None:
     settings.RERANKER_MODEL = ""
 
     reranker = rerank.get_reranker()
@@ -54,7 +54,7 @@ def test_without_a_configured_model_the_fused_order_is_kept(settings) -> None:  
 
 def test_a_configured_model_path_that_does_not_exist_is_refused_by_name(
     settings, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     missing = tmp_path / "no-such-cross-encoder"
     settings.RERANKER_MODEL = str(missing)
 
