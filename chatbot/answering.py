@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from asgiref.sync import sync_to_async
@@ -39,6 +40,9 @@ from knowledge.rerank import get_reranker
 from knowledge.search import Hit, chunk_search
 from knowledge.selectors import ReaderScope, reader_scope
 from knowledge.spelling import query_correct, words_unknown
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 log = logging.getLogger(__name__)
 
@@ -222,10 +226,10 @@ def _keep(
 
 async def answer_question(
     *,
-    user,
+    user: User | None,
     question: str,
     conversation_id: int | None = None,
-    save: bool = True,  # type: ignore[no-untyped-def]
+    save: bool = True,
 ) -> AsyncIterator[TokenEvent | DoneEvent]:
     """Stream the answer to `question` as `user` may be served (user None: operator, sees all)."""
     watch = Stopwatch()
@@ -350,7 +354,7 @@ async def answer_question(
     )
 
 
-def _scope_and_names(user) -> tuple[ReaderScope, list[str]]:  # type: ignore[no-untyped-def]
+def _scope_and_names(user: User | None) -> tuple[ReaderScope, list[str]]:
     from knowledge.models import Collection
 
     scope = reader_scope(user)

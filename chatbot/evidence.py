@@ -165,14 +165,14 @@ def spans(text: str) -> list[str]:
             continue
         header = None
         if line.lstrip().startswith("```"):
-            block = [line.strip()]
+            fence = [line.strip()]
             i += 1
             while i < len(lines) and not lines[i].lstrip().startswith("```"):
-                block.append(lines[i])
+                fence.append(lines[i])
                 i += 1
-            block.append("```")
+            fence.append("```")
             i += 1
-            code = "\n".join(block)
+            code = "\n".join(fence)
             # A command is quoted with the sentence that introduces it, when it has one.
             intro = units.pop() if units and units[-1].endswith(":") else None
             units.append(f"{intro}\n{code}" if intro else code)

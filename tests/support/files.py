@@ -48,7 +48,7 @@ def write_docx(path: Path) -> Path:
     document.add_paragraph("Lock your screen when you leave your desk.")
     document.add_heading("Passwords", level=2)
     document.add_paragraph("Passwords have at least 14 characters.")
-    document.save(path)
+    document.save(str(path))
     return path
 
 
