@@ -20,6 +20,7 @@ ROOT = django_setup()
 
 from django.conf import settings  # noqa: E402
 
+from accounts.readers import OPERATOR  # noqa: E402
 from knowledge.embeddings import embed_query  # noqa: E402
 from knowledge.search import chunk_search  # noqa: E402
 from knowledge.selectors import reader_scope  # noqa: E402
@@ -27,7 +28,7 @@ from knowledge.selectors import reader_scope  # noqa: E402
 
 def best_similarity(question: str) -> float:
     hits = chunk_search(
-        scope=reader_scope(None), query=question, vector=embed_query(question), k=12
+        scope=reader_scope(OPERATOR), query=question, vector=embed_query(question), k=12
     )
     return max((hit.similarity for hit in hits), default=0.0)
 

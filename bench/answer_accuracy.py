@@ -41,6 +41,7 @@ embedded.ensure_services(llm=True)  # answering reads the model worker's URL; a 
 from asgiref.sync import sync_to_async  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from accounts.readers import OPERATOR  # noqa: E402
 from chatbot import evidence, followups  # noqa: E402
 from chatbot.answering import DoneEvent, Stopwatch, TokenEvent, answer_question, retrieve  # noqa: E402
 from chatbot.prompts import passage_budget  # noqa: E402
@@ -79,7 +80,7 @@ class Outcome:
 async def ask(question: str, expected: str) -> Outcome:
     tokens: list[str] = []
     done: DoneEvent | None = None
-    async for event in answer_question(user=None, question=question, save=False):
+    async for event in answer_question(user=OPERATOR, question=question, save=False):
         if isinstance(event, TokenEvent):
             tokens.append(event.text)
         elif isinstance(event, DoneEvent):
@@ -103,7 +104,7 @@ async def baseline_evidence(question: str) -> tuple[str, str]:
     """The passages answering used, and the span closest in meaning to the question."""
     rewrite = followups.standalone(question=question, history=[])
     vector = followups.query_vector(rewrite)
-    scope = await sync_to_async(reader_scope)(None)
+    scope = await sync_to_async(reader_scope)(OPERATOR)
     hits = await retrieve(
         scope=scope, question=rewrite.text, vector=vector,
         budget=passage_budget(question=rewrite.text), watch=Stopwatch(),

@@ -166,6 +166,7 @@ def probe_prompts(questions: list[str]) -> list[list[dict]]:
     from asgiref.sync import sync_to_async
     from django.conf import settings
 
+    from accounts.readers import OPERATOR
     from chatbot import followups
     from chatbot.answering import Stopwatch, retrieve
     from chatbot.prompts import full_messages, passage_budget
@@ -175,7 +176,7 @@ def probe_prompts(questions: list[str]) -> list[list[dict]]:
 
     async def one(question: str) -> list[dict]:
         rewrite = followups.standalone(question=question, history=[])
-        scope = await sync_to_async(reader_scope)(None)
+        scope = await sync_to_async(reader_scope)(OPERATOR)
         hits = await retrieve(
             scope=scope, question=rewrite.text, vector=followups.query_vector(rewrite),
             budget=passage_budget(question=rewrite.text), watch=Stopwatch(),

@@ -31,6 +31,7 @@ ROOT = django_setup()
 from channels.testing import WebsocketCommunicator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from accounts.readers import OPERATOR  # noqa: E402
 from accounts.services import token_create, user_ensure  # noqa: E402
 from config import embedded  # noqa: E402
 from config.asgi import application  # noqa: E402
@@ -73,7 +74,7 @@ async def run(questions: list[str], raw_token: str) -> tuple[list[float], list[f
 
 def search_once(question: str) -> float:
     started = time.perf_counter()
-    chunk_search(scope=reader_scope(None), query=question, vector=embed_query(question), k=12)
+    chunk_search(scope=reader_scope(OPERATOR), query=question, vector=embed_query(question), k=12)
     return (time.perf_counter() - started) * 1000
 
 

@@ -24,6 +24,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.urls import reverse
 
+from accounts.readers import Operator
 from chatbot import cache, conversations, evidence, followups, frequent
 from chatbot.citations import explicit_citations
 from chatbot.llm import ModelUnavailable, stream_chat
@@ -42,7 +43,7 @@ from knowledge.selectors import ReaderScope, reader_scope
 from knowledge.spelling import query_correct, words_unknown
 
 if TYPE_CHECKING:
-    from accounts.models import User
+    from accounts.readers import Reader
 
 log = logging.getLogger(__name__)
 
@@ -226,16 +227,16 @@ def _keep(
 
 async def answer_question(
     *,
-    user: User | None,
+    user: Reader,
     question: str,
     conversation_id: int | None = None,
     save: bool = True,
 ) -> AsyncIterator[TokenEvent | DoneEvent]:
-    """Stream the answer to `question` as `user` may be served (user None: operator, sees all)."""
+    """Stream the answer to `question` as `user` may be served (OPERATOR: every collection)."""
     watch = Stopwatch()
     conversation = None
     history: list[tuple[str, str]] = []
-    if save and user is not None:
+    if save and not isinstance(user, Operator):
         conversation = await sync_to_async(conversations.conversation_for)(
             user=user, conversation_id=conversation_id, first_question=question
         )
@@ -354,7 +355,7 @@ async def answer_question(
     )
 
 
-def _scope_and_names(user: User | None) -> tuple[ReaderScope, list[str]]:
+def _scope_and_names(user: Reader) -> tuple[ReaderScope, list[str]]:
     from knowledge.models import Collection
 
     scope = reader_scope(user)

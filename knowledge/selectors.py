@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
+from accounts.readers import Operator, Reader
 from accounts.roles import is_staff_member
 from knowledge.models import Collection, Document
 
@@ -24,16 +25,18 @@ class ReaderScope:
         return ",".join(f"{c}:{v}" for c, v in self.versions)
 
 
-def collections_readable_by(user) -> QuerySet[Collection]:  # type: ignore[no-untyped-def]
-    """Public collections and those shared with one of the user's groups; None = operator."""
-    if user is None:
+def collections_readable_by(user: Reader) -> QuerySet[Collection]:
+    """Public collections and those shared with one of the user's groups; all for the operator."""
+    if isinstance(user, Operator):
         return Collection.objects.all()
+    if user is None:
+        raise TypeError("a reader is a user or accounts.readers.OPERATOR, never None")
     if not user.is_authenticated or not user.is_active:
         return Collection.objects.none()
     return Collection.objects.filter(Q(is_public=True) | Q(groups__in=user.groups.all())).distinct()
 
 
-def reader_scope(user) -> ReaderScope:  # type: ignore[no-untyped-def]
+def reader_scope(user: Reader) -> ReaderScope:
     rows = sorted(collections_readable_by(user).values_list("pk", "knowledge_version"))
     return ReaderScope(collection_ids=tuple(pk for pk, _ in rows), versions=tuple(rows))
 

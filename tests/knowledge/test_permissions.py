@@ -105,3 +105,15 @@ def test_the_websocket_answers_an_outsider_without_the_groups_document(
     assert all(source["path"] != "salary-bands.md" for source in done["sources"])
     assert "3.7" not in done["answer"]
     assert "HR confidential" not in done["searched"]
+
+
+def test_only_the_explicit_operator_reads_every_collection_and_none_is_no_reader(
+    handbook, hr, engineering, dave
+) -> None:
+    from accounts.readers import OPERATOR
+    from knowledge.selectors import reader_scope
+
+    assert set(reader_scope(OPERATOR).collection_ids) == {handbook.pk, hr.pk, engineering.pk}
+    assert set(reader_scope(dave).collection_ids) == {handbook.pk}
+    with pytest.raises(TypeError):
+        reader_scope(None)  # type: ignore[arg-type]  # a missing user must not read everything

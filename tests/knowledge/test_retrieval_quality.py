@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from accounts.readers import OPERATOR
 from evaluation.metrics import (
     Evaluation,
     QAItem,
@@ -77,7 +78,7 @@ def sample_corpus(django_db_setup, django_db_blocker, corpus_media: Path) -> Ite
 @pytest.fixture(scope="module")
 def as_operator(sample_corpus, django_db_blocker, corpus_media: Path) -> Evaluation:
     with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=corpus_media):
-        return evaluation_run(items=qa_load(QA), scope=reader_scope(None), qa=str(QA))
+        return evaluation_run(items=qa_load(QA), scope=reader_scope(OPERATOR), qa=str(QA))
 
 
 # --- the figures -------------------------------------------------------------------------------
@@ -114,7 +115,7 @@ def test_docent_ranks_at_least_as_well_as_the_plain_baseline(as_operator: Evalua
 
 
 def _search(question: str, k: int = 5):
-    return chunk_search(scope=reader_scope(None), query=question, vector=embed_query(question), k=k)
+    return chunk_search(scope=reader_scope(OPERATOR), query=question, vector=embed_query(question), k=k)
 
 
 def test_a_question_about_canada_lands_on_the_canada_section(sample_corpus) -> None:
@@ -128,7 +129,7 @@ def test_a_question_about_canada_lands_on_the_canada_section(sample_corpus) -> N
 def test_a_question_full_of_typos_still_finds_the_home_office_allowance(sample_corpus) -> None:
     question = "how mutch mony do i get to set up my hom ofice"
 
-    assert query_correct(scope=reader_scope(None), query=question).text == (
+    assert query_correct(scope=reader_scope(OPERATOR), query=question).text == (
         "how much money do i get to set up my home office"
     )
     hits = _search(question, k=3)

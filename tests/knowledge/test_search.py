@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 
 from accounts.models import User
+from accounts.readers import OPERATOR
 from knowledge.embeddings import embed_query
 from knowledge.lifecycle import document_delete
 from knowledge.models import Collection, Document
@@ -65,7 +66,7 @@ def test_a_code_found_in_one_document_among_many_similar_ones_ranks_first(
     error_manual: dict[str, Document],
 ) -> None:
     question = f"What does error {CODE} mean?"
-    hits = chunk_search(scope=reader_scope(None), query=question, vector=embed_query(question), k=5)
+    hits = chunk_search(scope=reader_scope(OPERATOR), query=question, vector=embed_query(question), k=5)
 
     assert hits[0].document == error_manual[CODE].pk
     assert CODE in hits[0].text
@@ -73,7 +74,7 @@ def test_a_code_found_in_one_document_among_many_similar_ones_ranks_first(
 
 def test_a_bare_code_ranks_its_document_first(error_manual: dict[str, Document]) -> None:
     code = "E1814"  # page 22
-    hits = chunk_search(scope=reader_scope(None), query=code, vector=embed_query(code), k=3)
+    hits = chunk_search(scope=reader_scope(OPERATOR), query=code, vector=embed_query(code), k=3)
 
     assert hits[0].document == error_manual[code].pk
 

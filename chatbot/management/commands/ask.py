@@ -16,7 +16,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandParser
 
 from accounts.cli import reader_from_option
-from accounts.models import User
+from accounts.readers import Reader
 from chatbot.answering import DoneEvent, TokenEvent, answer_question
 from config import embedded
 
@@ -60,7 +60,7 @@ class Command(BaseCommand):
         else:
             self._print_text(streamed, done)
 
-    async def _batch(self, reader: User | None, stdin: io.TextIOBase, *, as_json: bool) -> int:
+    async def _batch(self, reader: Reader, stdin: io.TextIOBase, *, as_json: bool) -> int:
         """Answer each non-empty line of `stdin` in order; return how many failed."""
         failed = 0
         while True:
@@ -104,7 +104,7 @@ class Command(BaseCommand):
             self.stdout.write(f"[{source['n']}] {source['title']}{where}{page} ({source['path']})")
 
     async def _run(
-        self, reader: User | None, question: str, *, stream: bool
+        self, reader: Reader, question: str, *, stream: bool
     ) -> tuple[str, DoneEvent]:
         done, streamed = None, ""
         async for event in answer_question(user=reader, question=question, save=False):
