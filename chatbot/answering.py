@@ -35,6 +35,7 @@ from chatbot.prompts import (
     passage_budget,
     stop_sequences,
 )
+from chatbot.protocol import Source
 from chatbot.words import STOP_WORDS
 from knowledge.context import build_context
 from knowledge.rerank import get_reranker
@@ -69,7 +70,7 @@ class TokenEvent:
 @dataclass
 class DoneEvent:
     answer: str
-    sources: list[dict]
+    sources: list[Source]
     cached: bool
     timings: dict[str, float]
     conversation: int | None
@@ -92,20 +93,20 @@ class Stopwatch:
         self.timings[stage] = round((time.perf_counter() - self.start) * 1000, 1)
 
 
-def source_json(n: int, hit: Hit) -> dict:
+def source_for(n: int, hit: Hit) -> Source:
     url = reverse("document", args=[hit.document]) + f"?chunk={hit.chunk}#chunk-{hit.chunk}"
     # Shown after the title: a heading path that starts with the title need not repeat it.
     heading = hit.heading.removeprefix(f"{hit.title} > ") if hit.heading != hit.title else ""
-    return {
-        "n": n,
-        "document": hit.document,
-        "title": hit.title,
-        "path": hit.path,
-        "heading": heading,
-        "page": hit.page,
-        "score": round(hit.score, 4),
-        "url": url,
-    }
+    return Source(
+        n=n,
+        document=hit.document,
+        title=hit.title,
+        path=hit.path,
+        heading=heading,
+        page=hit.page,
+        score=round(hit.score, 4),
+        url=url,
+    )
 
 
 def abstention(scope_names: list[str]) -> str:
@@ -254,6 +255,7 @@ async def answer_question(
         found = await asyncio.to_thread(cache.answer_get_similar, key=key, vector=vector)
     watch.lap("cache")
     if found is not None:
+        cached_sources = [Source.model_validate(source) for source in found.sources]
         yield TokenEvent(found.answer)
         watch.since_start("first_token")
         watch.since_start("total")
@@ -263,14 +265,14 @@ async def answer_question(
                 question=question,
                 answer=found.answer,
                 standalone_question=standalone,
-                sources=found.sources,
+                sources=[source.model_dump() for source in cached_sources],
                 timings=watch.timings,
                 cached=True,
             )
         frequent.hit_record_later(entry_id=found.entry_id)
         yield DoneEvent(
             answer=found.answer,
-            sources=found.sources,
+            sources=cached_sources,
             cached=True,
             timings=watch.timings,
             conversation=conversation.pk if conversation else None,
@@ -319,7 +321,7 @@ async def answer_question(
         watch.since_start("model")
         answer = "".join(streamed)
         numbers = list(dict.fromkeys([e.passage for e in shown] + part.cited))
-        sources = [source_json(n, hits[n - 1]) for n in numbers]
+        sources = [source_for(n, hits[n - 1]) for n in numbers]
     watch.since_start("total")
 
     # Only an answer whose model part was checked and kept whole, and that owes nothing
@@ -328,7 +330,7 @@ async def answer_question(
         key=key,
         vector=vector,
         answer=answer,
-        sources=sources,
+        sources=[source.model_dump() for source in sources],
         timings=watch.timings,
         collections=names,
         cacheable=rewrite.focus is None,
@@ -341,7 +343,7 @@ async def answer_question(
             question=question,
             answer=answer,
             standalone_question=standalone,
-            sources=sources,
+            sources=[source.model_dump() for source in sources],
             timings=watch.timings,
         )
     yield DoneEvent(

@@ -94,7 +94,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                         protocol.Done(
                             id=ask.id,
                             answer=event.answer,
-                            sources=[protocol.Source(**s) for s in event.sources],
+                            sources=event.sources,
                             cached=event.cached,
                             timings=event.timings,
                             conversation=event.conversation,

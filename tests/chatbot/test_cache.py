@@ -235,7 +235,7 @@ def test_a_reader_outside_a_group_never_gets_its_answers_by_either_tier(
             text, done = ask(outsider, question)
             assert not done.cached
             assert "3.7" not in text + done.answer
-            assert all(s["path"] != "salary-bands.md" for s in done.sources)
+            assert all(s.path != "salary-bands.md" for s in done.sources)
 
 
 # --- never stale ------------------------------------------------------------------------------

@@ -148,7 +148,7 @@ def test_the_answer_opens_with_the_evidence_and_equals_what_was_streamed(handboo
     tokens = [e.text for e in events if isinstance(e, TokenEvent)]
     assert tokens[0].startswith("> Interns earn 2 paid vacation days")
     assert "".join(tokens) == done.answer
-    assert [s["path"] for s in done.sources][:1] == ["vacation.md"]
+    assert [s.path for s in done.sources][:1] == ["vacation.md"]
     # Whatever the model added holds no number the evidence does not.
     assert evidence.numbers(done.answer) <= evidence.numbers(VACATION) | {"1"}
 

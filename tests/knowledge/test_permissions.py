@@ -58,7 +58,7 @@ def test_asking_as_an_outsider_never_cites_or_repeats_the_groups_document(docume
         return done
 
     done = asyncio.run(run())
-    assert all(source["path"] != "salary-bands.md" for source in done.sources)
+    assert all(source.path != "salary-bands.md" for source in done.sources)
     assert "3.7" not in done.answer
 
 
@@ -69,7 +69,7 @@ def test_a_group_member_gets_the_answer_with_its_citation(documents, carol) -> N
         return done
 
     done = asyncio.run(run())
-    assert [source["path"] for source in done.sources][:1] == ["salary-bands.md"]
+    assert [source.path for source in done.sources][:1] == ["salary-bands.md"]
     assert "3.7" in done.answer
 
 

@@ -93,15 +93,14 @@ class Command(BaseCommand):
             self.stdout.flush()
 
     def _print_text(self, streamed: str, done: DoneEvent) -> None:
-        # `done` carries the final answer: grounding may have replaced or extended it.
-        if done.answer.startswith(streamed):
-            self.stdout.write(done.answer[len(streamed) :])
-        else:
-            self.stdout.write(f"\n\n{done.answer}")
+        # `done.answer` is exactly the streamed text; print it if nothing was streamed.
+        if not streamed:
+            self.stdout.write(done.answer)
+        self.stdout.write("")
         for source in done.sources:
-            where = f" > {source['heading']}" if source["heading"] else ""
-            page = f", page {source['page']}" if source["page"] else ""
-            self.stdout.write(f"[{source['n']}] {source['title']}{where}{page} ({source['path']})")
+            where = f" > {source.heading}" if source.heading else ""
+            page = f", page {source.page}" if source.page else ""
+            self.stdout.write(f"[{source.n}] {source.title}{where}{page} ({source.path})")
 
     async def _run(
         self, reader: Reader, question: str, *, stream: bool
@@ -121,7 +120,7 @@ class Command(BaseCommand):
 def _done_json(done: DoneEvent) -> dict[str, object]:
     return {
         "answer": done.answer,
-        "sources": done.sources,
+        "sources": [source.model_dump() for source in done.sources],
         "cached": done.cached,
         "timings": done.timings,
         "standalone_question": done.standalone_question,
