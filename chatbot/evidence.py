@@ -377,11 +377,14 @@ def agrees(
     line = tidy(line)
     if len(line) < 8 or line.lower().startswith(("q:", "question:", "context:")):
         return False
+    # Numbers must come from the text itself: a heading's numbering ("5. Learning days") is
+    # not a fact a sentence may state.
     source = plain(evidence_text)
     if not numbers(line) <= numbers(source):
         return False
-    source_lower = source.lower()
-    known = key_terms(source) | key_terms(question)
+    headings = " ".join(heading for heading, _ in sections)
+    source_lower = f"{source}\n{headings}".lower()
+    known = key_terms(source) | key_terms(headings) | key_terms(question)
     for token in _NAME.findall(line) + [t.strip() for t in _CODE.findall(line)]:
         token = token.strip("`").lower()
         if token not in source_lower and stem(token) not in known:

@@ -189,3 +189,13 @@ def test_a_figure_for_the_place_asked_must_stand_beside_it_in_the_source() -> No
         "In London a hotel night may cost up to EUR 130.", evidence_text=HOTELS, question=question,
         sections=sections,
     )
+
+
+def test_a_number_from_the_heading_numbering_is_not_evidence() -> None:
+    text = "In addition to the budget, you have 3 paid learning days per year for courses."
+    sections = [("5. LEARNING AND DEVELOPMENT > Learning days", text)]
+    question = "How many days off does an intern get?"
+    assert not evidence.agrees("5 days off to self-study", evidence_text=text, question=question, sections=sections)
+    assert evidence.agrees(
+        "You have 3 paid learning days per year.", evidence_text=text, question=question, sections=sections
+    )
