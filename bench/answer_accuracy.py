@@ -42,8 +42,9 @@ from asgiref.sync import sync_to_async  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from accounts.readers import OPERATOR  # noqa: E402
-from chatbot import evidence, followups  # noqa: E402
+from chatbot import evidence, followups, terms  # noqa: E402
 from chatbot.answering import DoneEvent, Stopwatch, TokenEvent, answer_question, retrieve  # noqa: E402
+from chatbot.citations import without_citations  # noqa: E402
 from chatbot.prompts import passage_budget  # noqa: E402
 from knowledge.selectors import reader_scope  # noqa: E402
 
@@ -57,7 +58,7 @@ DEFAULT_SETS = [
 
 
 def holds(text: str, expected: str) -> bool:
-    text = evidence.plain(text).lower().replace(",", "")
+    text = terms.plain(text).lower().replace(",", "")
     numbers = _NUMBER.findall(expected.replace(",", ""))
     if numbers:  # the first number is the fact asked for; later ones are qualifications
         return re.search(rf"(?<![\d.]){re.escape(numbers[0])}(?![\d])", text) is not None
@@ -94,7 +95,7 @@ async def ask(question: str, expected: str) -> Outcome:
         passages=holds(passages, expected),
         baseline=holds(baseline, expected),
         kept=bool(model_line.strip()),
-        contradicts=bool(evidence.numbers(evidence.CITATION.sub("", model_line)) - evidence.numbers(quote)),
+        contradicts=bool(terms.numbers(without_citations(model_line)) - terms.numbers(quote)),
         first_words=done.timings.get("first_token", 0.0),
         total=done.timings.get("total", 0.0),
     )

@@ -25,8 +25,8 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts.readers import Operator
-from chatbot import cache, conversations, evidence, followups, frequent
-from chatbot.citations import explicit_citations
+from chatbot import agreement, cache, conversations, evidence, followups, frequent
+from chatbot.citations import explicit_citations, without_citations
 from chatbot.llm import ModelUnavailable, stream_chat
 from chatbot.prompts import (
     compact,
@@ -178,9 +178,9 @@ async def model_sentences(
         passage = hits[chosen.passage - 1]
         messages = evidence_messages(question=question, hit=passage)
         line = "".join([piece async for piece in stream_chat(messages, stop=stop_sequences())])
-        line = evidence.tidy(line)
+        line = agreement.tidy(line)
         sections = [(chosen.heading, chosen.text)]
-        if line and evidence.agrees(
+        if line and agreement.agrees(
             line, evidence_text=chosen.text, question=question, sections=sections
         ):
             part.text = line
@@ -192,7 +192,7 @@ async def model_sentences(
     buffer = ""
     async for piece in stream_chat(messages, stop=stop_sequences()):
         buffer += piece
-        *ready, buffer = evidence.split_sentences(buffer)
+        *ready, buffer = agreement.split_sentences(buffer)
         for sentence in ready:
             if not _keep(sentence, hits=hits, shown=shown, question=question, part=part):
                 return
@@ -214,8 +214,8 @@ def _keep(
         else [(e.heading, e.text) for e in shown]
     )
     source = "\n".join(text for _, text in sections)
-    checked = evidence.CITATION.sub("", sentence)
-    if not evidence.agrees(
+    checked = without_citations(sentence)
+    if not agreement.agrees(
         checked, evidence_text=source, question=question, polarity=False, sections=sections
     ):
         part.complete = False
@@ -248,9 +248,9 @@ async def answer_question(
     scope, names = await sync_to_async(_scope_and_names)(user)
     key = cache.answer_key(question=standalone, scope=scope)
     found = await asyncio.to_thread(cache.answer_get, key=key)
-    vector = await asyncio.to_thread(followups.query_vector, rewrite)
-    watch.lap("embed")
-    if found is None:
+    if found is None:  # an exact hit needs no embedding
+        vector = await asyncio.to_thread(followups.query_vector, rewrite)
+        watch.lap("embed")
         found = await asyncio.to_thread(cache.answer_get_similar, key=key, vector=vector)
     watch.lap("cache")
     if found is not None:

@@ -57,3 +57,8 @@ def supported_passages(answer: str, passages: Sequence[str]) -> list[int]:
 
 def cited_passages(answer: str, passages: Sequence[str]) -> list[int]:
     return explicit_citations(answer, len(passages)) or supported_passages(answer, passages)
+
+
+def without_citations(text: str) -> str:
+    """`text` with its [n] markers (and the space before them) taken out."""
+    return re.sub(rf"\s*{_CITATION.pattern}", "", text)

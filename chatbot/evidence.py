@@ -12,8 +12,7 @@ span is chosen by the question, not by what a model later says:
 - the kind of answer asked for: how many/much wants a number or an amount, when
   wants a time or a date, which option/key/command wants a code-like token.
 
-`agrees` then decides whether a model's sentence may stand beside the evidence:
-its numbers, names and codes must appear there and it may not flip a negation.
+Whether a model's sentence may stand beside the evidence is chatbot.agreement's call.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from chatbot.words import STOP_WORDS
+from chatbot.terms import CODE, LIST_ITEM, key_terms, names, plain
 from knowledge.search import Hit
 
 # Weights of the span score's parts, next to cosine similarity (0..1). Chosen on the sample
@@ -45,16 +44,9 @@ MAX_SPAN_CHARS = 420
 # the sources in 40/34/49 % of answers; at 0.9, 0.667/0.640/0.471 with 13/24/31 %.
 RUNNER_UP_SHARE = 0.9
 
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_'+.%-]*")
-_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(])")
-_LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•+])\s+")
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
-_NAME = re.compile(r"(?<=[a-z0-9,;:)] )[A-Z][A-Za-z]+")
-_MARKUP = re.compile(r"\*\*|__|`")
-_NEGATION = re.compile(r"\b(?:not|no|never|cannot|can't|isn't|aren't|don't|doesn't|won't|none|nor)\b|n't\b", re.I)
-_CODE = re.compile(r"(?:^|\s)(?:--?[A-Za-z][\w-]*|`[^`]+`|[A-Za-z_]+[_.][A-Za-z_.]+|[A-Z]-\w|Control\+\w|C-\w)")
 
 _CURRENCY = r"(?:EUR|USD|CAD|GBP|CHF|AUD|JPY|[$€£¥])"
 _KINDS: list[tuple[str, re.Pattern[str]]] = [
@@ -80,7 +72,7 @@ _KIND_SIGNS: dict[str, re.Pattern[str]] = {
         r"\d|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
         r"april|may|june|july|august|september|october|november|december|morning|noon|evening|"
         r"daily|weekly|monthly|annually|before|after|within)\b", re.I),
-    "code": _CODE,
+    "code": CODE,
     "who": re.compile(r"\b(?:team|manager|department|desk|office|lead|officer|@)|[A-Z][a-z]+ [A-Z][a-z]+"),
 }
 
@@ -97,47 +89,11 @@ class Evidence:
     index: int = 0  # the span's place among its passage's spans
 
 
-def stem(word: str) -> str:
-    """A crude, stable stem: enough for 'interns'/'internship', 'allowances'/'allowance'."""
-    word = word.lower().strip(".'-%+")
-    for suffix in ("ing", "ies", "es", "ed", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            word = word[: -len(suffix)]
-            break
-    return word[:6]
-
-
-def _words(text: str) -> Iterable[str]:
-    """Words, with an identifier's parts as words too ("default_pool_size": default, pool, size)."""
-    for word in _WORD.findall(_MARKUP.sub("", text)):
-        word = re.split(r"['’]", word)[0]  # "what's" -> "what"
-        yield word
-        if re.search(r"[_.-]", word.strip(".-")):
-            yield from (part for part in re.split(r"[_.-]+", word) if part)
-
-
-def key_terms(text: str) -> set[str]:
-    """Stems of the words that carry meaning (numbers included)."""
-    return {
-        stem(w)
-        for w in _words(text)
-        if w.lower() not in STOP_WORDS and (len(w) > 2 or w.isdigit())
-    }
-
-
-def numbers(text: str) -> set[str]:
-    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
-
-
 def answer_kind(question: str) -> str | None:
     for kind, pattern in _KINDS:
         if pattern.search(question):
             return kind
     return None
-
-
-def plain(text: str) -> str:
-    return _MARKUP.sub("", text)
 
 
 def spans(text: str) -> list[str]:
@@ -177,9 +133,9 @@ def spans(text: str) -> list[str]:
             intro = units.pop() if units and units[-1].endswith(":") else None
             units.append(f"{intro}\n{code}" if intro else code)
             continue
-        if _LIST_ITEM.match(line):
+        if LIST_ITEM.match(line):
             items = []
-            while i < len(lines) and _LIST_ITEM.match(lines[i]):
+            while i < len(lines) and LIST_ITEM.match(lines[i]):
                 items.append(lines[i].strip())
                 i += 1
             intro = units.pop() if units and units[-1].endswith(":") else None
@@ -197,7 +153,7 @@ def spans(text: str) -> list[str]:
         while (
             i < len(lines)
             and lines[i].strip()
-            and not _LIST_ITEM.match(lines[i])
+            and not LIST_ITEM.match(lines[i])
             and not _TABLE_ROW.match(lines[i])
             and not lines[i].lstrip().startswith("```")
         ):
@@ -278,13 +234,6 @@ def choose(
     return spans_ranked[0] if spans_ranked else None
 
 
-def names(text: str) -> set[str]:
-    """Capitalised words past a sentence's start, and code-like words: places, roles, products."""
-    found = set(_NAME.findall(text))
-    found |= {w for w in _words(text) if any(c.isdigit() for c in w) or "_" in w or w.isupper() and len(w) > 1}
-    return {stem(w) for w in found if w.lower() not in STOP_WORDS}
-
-
 def _term_weights(question: str, focus: str | None) -> dict[str, float]:
     weights = {term: 1.0 for term in key_terms(question)}
     for term in key_terms(focus or "") | (names(question) & set(weights)):
@@ -328,86 +277,3 @@ def quote(*shown: Evidence) -> str:
         body = "\n".join(f"> {line}" for line in evidence.text.splitlines())
         blocks.append(f"{body}\n\n{_where(evidence)}")
     return "\n\n".join(blocks)
-
-
-# --- does a model's sentence agree with the evidence? -----------------------------------------
-
-_PREAMBLE = re.compile(r"^\s*(?:answer|a|response)\s*:\s*", re.I)
-
-
-def tidy(line: str) -> str:
-    """A model line without list markers, 'Answer:' prefixes and stray quotes."""
-    line = _LIST_ITEM.sub("", line.strip())
-    line = _PREAMBLE.sub("", line)
-    return line.strip().strip('"“”').strip()
-
-
-CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])(?:\s*\[\d+(?:\s*,\s*\d+)*\])?\s+|\n+")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Complete sentences of streamed text, then the unfinished rest (possibly "")."""
-    parts: list[str] = []
-    start = 0
-    for match in _SENTENCE_BREAK.finditer(text):
-        if match.end() == len(text) or text[match.end()] == "[":
-            break  # a citation may still follow: "... days. [" waits for "2]"
-        sentence = text[start : match.start()] + match.group(0).rstrip()
-        if sentence.strip():
-            parts.append(sentence.strip())
-        start = match.end()
-    return [*parts, text[start:]]
-
-
-def agrees(
-    line: str,
-    *,
-    evidence_text: str,
-    question: str,
-    polarity: bool = True,
-    sections: Sequence[tuple[str, str]] = (),
-) -> bool:
-    """Whether `line` says only what `evidence_text` holds, in a sentence of its own.
-
-    Its numbers, names and codes must appear in the evidence; most of its content words
-    must come from the evidence or the question; it must add at least one word of the
-    evidence (not merely echo the question); and it may not add or drop a negation.
-    """
-    line = tidy(line)
-    if len(line) < 8 or line.lower().startswith(("q:", "question:", "context:")):
-        return False
-    # Numbers must come from the text itself: a heading's numbering ("5. Learning days") is
-    # not a fact a sentence may state.
-    source = plain(evidence_text)
-    if not numbers(line) <= numbers(source):
-        return False
-    headings = " ".join(heading for heading, _ in sections)
-    source_lower = f"{source}\n{headings}".lower()
-    known = key_terms(source) | key_terms(headings) | key_terms(question)
-    for token in _NAME.findall(line) + [t.strip() for t in _CODE.findall(line)]:
-        token = token.strip("`").lower()
-        if token not in source_lower and stem(token) not in known:
-            return False
-    # A line about another place or party than the one asked for ("Lisbon" when Berlin was
-    # asked) does not answer, even when the evidence mentions both.
-    asked = names(question)
-    if asked and not asked & key_terms(line) and (names(line) - asked) & key_terms(source):
-        return False
-    if asked and numbers(line) and asked & key_terms(line):
-        # A figure stated for the place or party asked about ("in London ... EUR 130") must
-        # stand beside it in the source, not merely somewhere in it.
-        if not any(
-            numbers(line) <= numbers(unit) and asked & (key_terms(unit) | key_terms(heading))
-            for heading, text in (sections or [("", source)])
-            for unit in spans(text)
-        ):
-            return False
-    words = key_terms(line)
-    if not words:
-        return False
-    if len(words & known) < 0.75 * len(words):
-        return False
-    if not (words & key_terms(source)) - key_terms(question):
-        return False
-    return not polarity or bool(_NEGATION.search(line)) == bool(_NEGATION.search(source))

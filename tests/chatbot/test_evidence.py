@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from chatbot import evidence
+from chatbot import agreement, evidence, terms
 from chatbot.answering import DoneEvent, TokenEvent, answer_question
 from chatbot.followups import query_vector, standalone
 from knowledge.search import chunk_search
@@ -83,7 +83,7 @@ QUESTION = "How many vacation days do interns get?"
     ],
 )
 def test_a_line_that_restates_the_evidence_agrees(line: str) -> None:
-    assert evidence.agrees(line, evidence_text=SOURCE, question=QUESTION)
+    assert agreement.agrees(line, evidence_text=SOURCE, question=QUESTION)
 
 
 @pytest.mark.parametrize(
@@ -98,11 +98,11 @@ def test_a_line_that_restates_the_evidence_agrees(line: str) -> None:
     ],
 )
 def test_a_line_that_goes_beyond_the_evidence_does_not_agree(line: str) -> None:
-    assert not evidence.agrees(line, evidence_text=SOURCE, question=QUESTION)
+    assert not agreement.agrees(line, evidence_text=SOURCE, question=QUESTION)
 
 
 def test_streamed_text_splits_into_finished_sentences_and_the_rest() -> None:
-    assert evidence.split_sentences("Use -i [1]. It ignores case. Then") == ["Use -i [1].", "It ignores case.", "Then"]
+    assert agreement.split_sentences("Use -i [1]. It ignores case. Then") == ["Use -i [1].", "It ignores case.", "Then"]
 
 
 # --- choosing evidence on real retrieval --------------------------------------------------------
@@ -150,7 +150,7 @@ def test_the_answer_opens_with_the_evidence_and_equals_what_was_streamed(handboo
     assert "".join(tokens) == done.answer
     assert [s.path for s in done.sources][:1] == ["vacation.md"]
     # Whatever the model added holds no number the evidence does not.
-    assert evidence.numbers(done.answer) <= evidence.numbers(VACATION) | {"1"}
+    assert terms.numbers(done.answer) <= terms.numbers(VACATION) | {"1"}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -168,8 +168,8 @@ def test_a_model_that_is_down_leaves_the_evidence_standing(handbook, dave, setti
 
 
 def test_a_citation_still_arriving_stays_with_its_sentence() -> None:
-    assert evidence.split_sentences("Interns get 2 days. [") == ["Interns get 2 days. ["]
-    assert evidence.split_sentences("Interns get 2 days. [2] Staff get 28 days.") == [
+    assert agreement.split_sentences("Interns get 2 days. [") == ["Interns get 2 days. ["]
+    assert agreement.split_sentences("Interns get 2 days. [2] Staff get 28 days.") == [
         "Interns get 2 days. [2]",
         "Staff get 28 days.",
     ]
@@ -181,11 +181,11 @@ HOTELS = "| City | Hotel per night |\n| London | GBP 220 |\n| Lisbon | EUR 130 |
 def test_a_figure_for_the_place_asked_must_stand_beside_it_in_the_source() -> None:
     question = "What is the most I can pay for a hotel night in London?"
     sections = [("Travel > Hotels", HOTELS)]
-    assert evidence.agrees(
+    assert agreement.agrees(
         "In London a hotel night may cost up to GBP 220.", evidence_text=HOTELS, question=question,
         sections=sections,
     )
-    assert not evidence.agrees(
+    assert not agreement.agrees(
         "In London a hotel night may cost up to EUR 130.", evidence_text=HOTELS, question=question,
         sections=sections,
     )
@@ -195,7 +195,7 @@ def test_a_number_from_the_heading_numbering_is_not_evidence() -> None:
     text = "In addition to the budget, you have 3 paid learning days per year for courses."
     sections = [("5. LEARNING AND DEVELOPMENT > Learning days", text)]
     question = "How many days off does an intern get?"
-    assert not evidence.agrees("5 days off to self-study", evidence_text=text, question=question, sections=sections)
-    assert evidence.agrees(
+    assert not agreement.agrees("5 days off to self-study", evidence_text=text, question=question, sections=sections)
+    assert agreement.agrees(
         "You have 3 paid learning days per year.", evidence_text=text, question=question, sections=sections
     )

@@ -8,6 +8,7 @@ import pytest
 
 from chatbot import prompts
 from knowledge.search import Hit
+from tests.support.hits import make_hit
 
 QUESTION = "How many paid vacation days do interns earn?"
 # A passage that tries to give orders and to smuggle in a question of its own.
@@ -18,18 +19,7 @@ HOSTILE = (
 
 
 def hit(text: str, *, n: int = 1, heading: str = "") -> Hit:
-    return Hit(
-        chunk=n,
-        document=n,
-        position=0,
-        heading=heading,
-        page=None,
-        text=text,
-        title=f"Doc {n}",
-        path=f"doc{n}.md",
-        score=1.0 / n,
-        similarity=0.5,
-    )
+    return make_hit(n, text, heading=heading)
 
 
 def context_of(content: str) -> str:

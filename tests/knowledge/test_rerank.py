@@ -10,21 +10,11 @@ import pytest
 
 from knowledge import rerank
 from knowledge.search import Hit
+from tests.support.hits import make_hit
 
 
 def hit(n: int, text: str, *, heading: str = "") -> Hit:
-    return Hit(
-        chunk=n,
-        document=n,
-        position=0,
-        heading=heading,
-        page=None,
-        text=text,
-        title=f"Doc {n}",
-        path=f"doc{n}.md",
-        score=1.0 / (60 + n),
-        similarity=0.5,
-    )
+    return make_hit(n, text, heading=heading)
 
 
 HITS = [
