@@ -19,7 +19,7 @@ from django.contrib.auth.models import AnonymousUser
 from accounts.services import user_for_token
 
 
-def _bearer(scope: dict[str, Any]) -> str | None:
+def bearer_token(scope: dict[str, Any]) -> str | None:
     for name, value in scope.get("headers", []):
         if name == b"authorization":
             scheme, _, token = value.decode("latin1").partition(" ")
@@ -34,7 +34,7 @@ class TokenAuthMiddleware:
         self.inner = inner
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        raw = _bearer(scope)
+        raw = bearer_token(scope)
         user = await database_sync_to_async(user_for_token)(raw=raw) if raw else None
         scope = {**scope, "user": user or AnonymousUser()}
         return await self.inner(scope, receive, send)
@@ -45,7 +45,7 @@ def websocket_auth_stack(inner: Any) -> Any:
     by_session = AllowedHostsOriginValidator(AuthMiddlewareStack(inner))
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        if _bearer(scope) is not None:
+        if bearer_token(scope) is not None:
             return await by_token(scope, receive, send)
         return await by_session(scope, receive, send)
 

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,9 +25,10 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts.readers import Operator
-from chatbot import agreement, cache, conversations, evidence, followups, frequent
+from chatbot import agreement, cache, conversations, evidence, followups, frequent, protocol
 from chatbot.citations import explicit_citations, without_citations
-from chatbot.llm import ModelUnavailable, stream_chat
+from chatbot.llm import ModelUnavailable, Usage, stream_chat
+from chatbot.models import Outcome
 from chatbot.prompts import (
     compact,
     evidence_messages,
@@ -74,6 +75,9 @@ class DoneEvent:
     conversation: int | None
     standalone_question: str
     searched: list[str] = field(default_factory=list)
+    outcome: Outcome = Outcome.ANSWERED
+    message: int | None = None  # the saved answer's id, for feedback
+    usage: protocol.Usage | None = None
 
 
 class Stopwatch:
@@ -162,6 +166,7 @@ class ModelPart:
     text: str = ""
     cited: list[int] = field(default_factory=list)
     complete: bool = True
+    usage: Usage | None = None  # set once the model is asked
 
 
 async def model_sentences(
@@ -177,7 +182,9 @@ async def model_sentences(
     if compact():
         passage = hits[chosen.passage - 1]
         messages = evidence_messages(question=question, hit=passage)
-        line = "".join([piece async for piece in stream_chat(messages, stop=stop_sequences())])
+        part.usage = Usage()
+        stream = stream_chat(messages, stop=stop_sequences(), usage=part.usage)
+        line = "".join([piece async for piece in stream])
         line = agreement.tidy(line)
         sections = [(chosen.heading, chosen.text)]
         if line and agreement.agrees(
@@ -190,7 +197,8 @@ async def model_sentences(
         return
     messages = full_messages(question=question, hits=hits)
     buffer = ""
-    async for piece in stream_chat(messages, stop=stop_sequences()):
+    part.usage = Usage()
+    async for piece in stream_chat(messages, stop=stop_sequences(), usage=part.usage):
         buffer += piece
         *ready, buffer = agreement.split_sentences(buffer)
         for sentence in ready:
@@ -202,7 +210,12 @@ async def model_sentences(
 
 
 def _keep(
-    sentence: str, *, hits: list[Hit], shown: list[evidence.Evidence], question: str, part: ModelPart
+    sentence: str,
+    *,
+    hits: list[Hit],
+    shown: list[evidence.Evidence],
+    question: str,
+    part: ModelPart,
 ) -> bool:
     """A sentence stays when it agrees with the passages it cites or, citing none, with the
     evidence already shown: an uncited figure found somewhere among all the passages is not
@@ -237,13 +250,33 @@ async def answer_question(
     conversation = None
     history: list[tuple[str, str]] = []
     if save and not isinstance(user, Operator):
-        conversation = await sync_to_async(conversations.conversation_for)(
-            user=user, conversation_id=conversation_id, first_question=question
+        # Shielded: a stop or a closed socket right now still leaves the question kept.
+        conversation, history = await asyncio.shield(
+            sync_to_async(conversations.question_start)(
+                user=user, conversation_id=conversation_id, question=question
+            )
         )
-        history = await sync_to_async(conversations.recent_turns)(conversation=conversation)
     rewrite = followups.standalone(question=question, history=history)
     standalone = rewrite.text
     watch.lap("rewrite")
+
+    async def keep(
+        answer: str, sources: list[Source], outcome: Outcome, cache_entry: str | None = None
+    ) -> int | None:
+        """Save the answer in the conversation; its message id (for feedback), if saved."""
+        if conversation is None:
+            return None
+        message = await sync_to_async(conversations.answer_save)(
+            conversation=conversation,
+            answer=answer,
+            standalone_question=standalone,
+            sources=[source.model_dump() for source in sources],
+            timings=watch.timings,
+            cached=outcome == Outcome.CACHED,
+            outcome=outcome,
+            cache_entry=cache_entry or "",
+        )
+        return message.pk
 
     scope, names = await sync_to_async(_scope_and_names)(user)
     key = cache.answer_key(question=standalone, scope=scope)
@@ -258,16 +291,7 @@ async def answer_question(
         yield TokenEvent(found.answer)
         watch.since_start("first_token")
         watch.since_start("total")
-        if conversation is not None:
-            await sync_to_async(conversations.exchange_save)(
-                conversation=conversation,
-                question=question,
-                answer=found.answer,
-                standalone_question=standalone,
-                sources=[source.model_dump() for source in cached_sources],
-                timings=watch.timings,
-                cached=True,
-            )
+        message = await keep(found.answer, cached_sources, Outcome.CACHED, found.entry_id)
         frequent.hit_record_later(entry_id=found.entry_id)
         yield DoneEvent(
             answer=found.answer,
@@ -277,6 +301,8 @@ async def answer_question(
             conversation=conversation.pk if conversation else None,
             standalone_question=standalone,
             searched=names,
+            outcome=Outcome.CACHED,
+            message=message,
         )
         return
 
@@ -297,35 +323,47 @@ async def answer_question(
     part = ModelPart(complete=False)
     unknown = await sync_to_async(unknown_words)(scope=scope, question=standalone)
     if should_abstain(hits, chosen, unknown=unknown):
-        answer, sources = abstention(names), []
+        answer, sources, outcome = abstention(names), [], Outcome.ABSTAINED
         yield TokenEvent(answer)
         watch.since_start("first_token")
     else:
         assert chosen is not None
+        numbers = [e.passage for e in shown]
         streamed = [evidence.quote(*shown)]
-        yield TokenEvent(streamed[0])
-        watch.since_start("first_token")
-        part = ModelPart()
+        outcome = Outcome.ANSWERED
         try:
-            async for sentence in model_sentences(
-                question=standalone, hits=hits, shown=shown, part=part
-            ):
-                piece = ("\n\n" if len(streamed) == 1 else " ") + sentence
-                streamed.append(piece)
-                yield TokenEvent(piece)
-        except ModelUnavailable:
-            # The evidence already answers; a model that is down costs the summary, not the answer.
-            log.warning("model unavailable; answering with the evidence alone", exc_info=True)
-            part.complete = False
+            yield TokenEvent(streamed[0])
+            watch.since_start("first_token")
+            part = ModelPart()
+            try:
+                async for sentence in model_sentences(
+                    question=standalone, hits=hits, shown=shown, part=part
+                ):
+                    piece = ("\n\n" if len(streamed) == 1 else " ") + sentence
+                    streamed.append(piece)
+                    yield TokenEvent(piece)
+            except ModelUnavailable:
+                # The evidence already answers; a model that is down costs the summary only.
+                log.warning("model unavailable; answering with the evidence alone")
+                part.complete = False
+                outcome = Outcome.MODEL_FAILED
+        except (asyncio.CancelledError, GeneratorExit):
+            # Stopped or the socket went: what was streamed is kept, marked as such.
+            watch.since_start("total")
+            sources = [source_for(n, hits[n - 1]) for n in numbers]
+            await keep("".join(streamed), sources, Outcome.CANCELLED)
+            raise
+        if outcome == Outcome.ANSWERED and not (part.complete and part.text):
+            outcome = Outcome.EVIDENCE_ONLY
         watch.since_start("model")
         answer = "".join(streamed)
-        numbers = list(dict.fromkeys([e.passage for e in shown] + part.cited))
+        numbers = list(dict.fromkeys(numbers + part.cited))
         sources = [source_for(n, hits[n - 1]) for n in numbers]
     watch.since_start("total")
 
     # Only an answer whose model part was checked and kept whole, and that owes nothing
     # to this person's conversation, may be served to someone else (chatbot.cache decides).
-    await sync_to_async(cache.answer_set)(
+    entry = await sync_to_async(cache.answer_set)(
         key=key,
         vector=vector,
         answer=answer,
@@ -335,16 +373,7 @@ async def answer_question(
         cacheable=rewrite.focus is None,
         checked=part.complete and bool(part.text),
     )
-
-    if conversation is not None:
-        await sync_to_async(conversations.exchange_save)(
-            conversation=conversation,
-            question=question,
-            answer=answer,
-            standalone_question=standalone,
-            sources=[source.model_dump() for source in sources],
-            timings=watch.timings,
-        )
+    message = await keep(answer, sources, outcome, entry)
     yield DoneEvent(
         answer=answer,
         sources=sources,
@@ -353,6 +382,9 @@ async def answer_question(
         conversation=conversation.pk if conversation else None,
         standalone_question=standalone,
         searched=names,
+        outcome=outcome,
+        message=message,
+        usage=protocol.Usage(**asdict(part.usage)) if part.usage else None,
     )
 
 

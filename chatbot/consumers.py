@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
 
+from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 from pydantic import BaseModel, ValidationError
 
-from chatbot import protocol
+from accounts import sockets
+from chatbot import limits, protocol
 from chatbot.answering import DoneEvent, answer_question
+from chatbot.feedback import feedback_record
 from chatbot.llm import ModelUnavailable
 from knowledge.markup import markdown_html
 
@@ -21,30 +25,77 @@ log = logging.getLogger(__name__)
 # Tokens are forwarded in small batches: one socket frame per token costs as much as the model.
 FLUSH_SECONDS = 0.05
 
+# Close codes in the 4000 range mirror HTTP statuses (docs/protocol.md).
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_TOO_MANY = 4429
+
 
 class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.user = self.scope.get("user")
         self.running: dict[str, asyncio.Task] = {}
+        self.counted = False
         await self.accept()
         if self.user is None or not self.user.is_authenticated:
-            await self._send(
-                protocol.Error(
-                    id=None, code="unauthorized", message="Sign in or send a valid API token."
-                )
-            )
-            await self.close(code=4401)
+            await self._refuse(CLOSE_UNAUTHORIZED, "unauthorized", UNAUTHORIZED)
             return
+        self.credentials = sockets.credentials_of(self.scope)
+        refusal = await asyncio.to_thread(
+            limits.socket_open, user_id=self.user.pk, socket_id=self.channel_name
+        )
+        if refusal is not None:
+            await self._refuse(CLOSE_TOO_MANY, refusal.code, refusal.message)
+            return
+        self.counted = True
+        await self.channel_layer.group_add(sockets.user_group(self.user.pk), self.channel_name)
         await self._send(protocol.Hello(user=self.user.get_username()))
 
     async def disconnect(self, code: int) -> None:
         for task in getattr(self, "running", {}).values():
             task.cancel()
+        if getattr(self, "counted", False):
+            await self.channel_layer.group_discard(
+                sockets.user_group(self.user.pk), self.channel_name
+            )
+            await asyncio.to_thread(
+                limits.socket_close, user_id=self.user.pk, socket_id=self.channel_name
+            )
+
+    async def credentials_changed(self, event: dict) -> None:
+        """Someone signed out, revoked a token or changed an account: is this socket still good?"""
+        if sockets.named_gone(self.credentials, event) or not await self._still_signed_in():
+            await self._signed_out()
+
+    async def _still_signed_in(self) -> bool:
+        """Re-read who this socket speaks for; False once its session or token is gone."""
+        user = await sync_to_async(sockets.signed_in_user)(self.credentials)
+        if user is None or user.pk != self.user.pk:
+            return False
+        self.user = user  # fresh: groups, staff rights and activity as they are now
+        return True
+
+    async def _signed_out(self) -> None:
+        for task in self.running.values():
+            task.cancel()
+        await self._refuse(CLOSE_UNAUTHORIZED, "unauthorized", SIGNED_OUT)
+
+    async def _refuse(self, close_code: int, code: str, message: str) -> None:
+        await self._send(protocol.Error(id=None, code=code, message=message))
+        await self.close(code=close_code)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:
             await self._send(
                 protocol.Error(id=None, code="bad_request", message="Send JSON text frames.")
+            )
+            return
+        if len(text_data) > protocol.MAX_FRAME_CHARS:
+            await self._send(
+                protocol.Error(
+                    id=None,
+                    code="bad_request",
+                    message=f"Message too long: at most {protocol.MAX_FRAME_CHARS} characters.",
+                )
             )
             return
         try:
@@ -53,6 +104,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._send(
                 protocol.Error(id=_id_of(text_data), code="bad_request", message=_short(exc))
             )
+            return
+        if isinstance(message, protocol.Ping):
+            await self._send(protocol.Pong(id=message.id))
+            return
+        if isinstance(message, protocol.Feedback):
+            await self._feedback(message)
             return
         if isinstance(message, protocol.Cancel):
             task = self.running.get(message.id)
@@ -78,37 +135,67 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 )
             )
             return
-        self.running[message.id] = asyncio.create_task(self._answer(message))
+        if not await self._still_signed_in():
+            await self._signed_out()
+            return
+        admitted = await asyncio.to_thread(limits.ask_admit, user_id=self.user.pk)
+        if isinstance(admitted, limits.Refusal):
+            await self._send(
+                protocol.Error(id=message.id, code=admitted.code, message=admitted.message)
+            )
+            return
+        self.running[message.id] = asyncio.create_task(self._answer(message, admitted))
 
-    async def _answer(self, ask: protocol.Ask) -> None:
+    async def _feedback(self, message: protocol.Feedback) -> None:
+        if not await self._still_signed_in():
+            await self._signed_out()
+            return
+        try:
+            await sync_to_async(feedback_record)(
+                user=self.user,
+                message_id=message.message,
+                rating=message.rating,
+                comment=message.comment,
+            )
+        except PermissionDenied as exc:
+            await self._send(protocol.Error(id=None, code="bad_request", message=str(exc)))
+            return
+        await self._send(protocol.FeedbackSaved(message=message.message))
+
+    async def _answer(self, ask: protocol.Ask, ticket: limits.AskTicket) -> None:
         buffer: list[str] = []
         last_flush = time.monotonic()
         try:
-            async for event in answer_question(
-                user=self.user, question=ask.text, conversation_id=ask.conversation
-            ):
-                if isinstance(event, DoneEvent):
-                    if buffer:
-                        await self._send(protocol.Token(id=ask.id, text="".join(buffer)))
-                    await self._send(
-                        protocol.Done(
-                            id=ask.id,
-                            answer=event.answer,
-                            sources=event.sources,
-                            cached=event.cached,
-                            timings=event.timings,
-                            conversation=event.conversation,
-                            standalone_question=event.standalone_question,
-                            searched=event.searched,
-                            html=markdown_html(event.answer),
+            # Closed at once when cancelled, so the answer keeps what was streamed.
+            async with contextlib.aclosing(
+                answer_question(user=self.user, question=ask.text, conversation_id=ask.conversation)
+            ) as events:
+                async for event in events:
+                    if isinstance(event, DoneEvent):
+                        if buffer:
+                            await self._send(protocol.Token(id=ask.id, text="".join(buffer)))
+                        await self._send(
+                            protocol.Done(
+                                id=ask.id,
+                                answer=event.answer,
+                                sources=event.sources,
+                                cached=event.cached,
+                                timings=event.timings,
+                                conversation=event.conversation,
+                                standalone_question=event.standalone_question,
+                                searched=event.searched,
+                                html=markdown_html(event.answer),
+                                outcome=event.outcome,
+                                message=event.message,
+                                usage=event.usage,
+                            )
                         )
-                    )
-                    continue
-                buffer.append(event.text)
-                if time.monotonic() - last_flush >= FLUSH_SECONDS:
-                    await self._send(protocol.Token(id=ask.id, text="".join(buffer)))
-                    buffer.clear()
-                    last_flush = time.monotonic()
+                        continue
+                    buffer.append(event.text)
+                    if time.monotonic() - last_flush >= FLUSH_SECONDS:
+                        await self._send(protocol.Token(id=ask.id, text="".join(buffer)))
+                        buffer.clear()
+                        last_flush = time.monotonic()
         except asyncio.CancelledError:
             await self._send(
                 protocol.Error(id=ask.id, code="cancelled", message="The answer was cancelled.")
@@ -135,12 +222,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
         finally:
             self.running.pop(ask.id, None)
+            await asyncio.to_thread(ticket.release)
 
     async def _send(self, message: BaseModel) -> None:
         try:
             await self.send(text_data=message.model_dump_json())
         except Exception:  # noqa: BLE001 - the client went away mid-answer
             log.debug("could not send to a closed socket")
+
+
+UNAUTHORIZED = "Sign in or send a valid API token."
+SIGNED_OUT = "Your session or token is no longer valid: sign in again."
 
 
 def _id_of(text: str) -> str | None:

@@ -24,17 +24,41 @@ def recent_turns(*, conversation: Conversation, limit: int = 6) -> list[tuple[st
     return list(reversed(rows))
 
 
-def exchange_save(
+def question_start(
+    *, user, conversation_id: int | None, question: str
+) -> tuple[Conversation, list[tuple[str, str]]]:
+    """The conversation a question goes in and its turns before it; the question is saved.
+
+    One call, so that a caller can shield it whole: a question stopped at once is still kept.
+    """
+    conversation = conversation_for(
+        user=user, conversation_id=conversation_id, first_question=question
+    )
+    history = recent_turns(conversation=conversation)
+    question_save(conversation=conversation, question=question)
+    return conversation, history
+
+
+def question_save(*, conversation: Conversation, question: str) -> Message:
+    """Kept before it is answered: a reload or a stop never loses what was asked."""
+    message = Message.objects.create(
+        conversation=conversation, role=Message.Role.USER, text=question
+    )
+    conversation.save(update_fields=["updated_at"])
+    return message
+
+
+def answer_save(
     *,
     conversation: Conversation,
-    question: str,
     answer: str,
     standalone_question: str,
     sources: list[dict],
     timings: dict,
+    outcome: str,
     cached: bool = False,
+    cache_entry: str = "",
 ) -> Message:
-    Message.objects.create(conversation=conversation, role=Message.Role.USER, text=question)
     reply = Message.objects.create(
         conversation=conversation,
         role=Message.Role.ASSISTANT,
@@ -43,6 +67,8 @@ def exchange_save(
         sources=sources,
         timings=timings,
         cached=cached,
+        outcome=outcome,
+        cache_entry=cache_entry,
     )
     conversation.save(update_fields=["updated_at"])
     return reply

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import httpx
 from django.conf import settings
@@ -25,6 +26,19 @@ class ModelUnavailable(Exception):
     """The model worker could not be reached or failed mid-answer."""
 
 
+@dataclass
+class Usage:
+    """Tokens one model call took, filled in as it streams.
+
+    `answer_tokens` counts streamed pieces (llama.cpp-based servers send one token per
+    piece) unless the server reports usage itself (OpenAI's `stream_options`), which then
+    wins, with `prompt_tokens`; servers that report nothing leave `prompt_tokens` None.
+    """
+
+    prompt_tokens: int | None = None
+    answer_tokens: int = 0
+
+
 def base_url() -> str:
     """LLM_BASE_URL, else the embedded model worker recorded in var/llm.json.
 
@@ -39,9 +53,13 @@ def base_url() -> str:
 
 
 async def stream_chat(
-    messages: list[dict[str, str]], *, max_tokens: int | None = None, stop: list[str] | None = None
+    messages: list[dict[str, str]],
+    *,
+    max_tokens: int | None = None,
+    stop: list[str] | None = None,
+    usage: Usage | None = None,
 ) -> AsyncIterator[str]:
-    """Yield the answer's text as the model produces it."""
+    """Yield the answer's text as the model produces it, counting into `usage` if given."""
     url = base_url()
     payload = {
         "model": settings.LLM_MODEL_NAME,
@@ -51,6 +69,7 @@ async def stream_chat(
         "max_tokens": max_tokens or settings.LLM_MAX_ANSWER_TOKENS,
         # llama.cpp extensions; other servers ignore unknown fields.
         "repeat_penalty": 1.1,
+        "stream_options": {"include_usage": True},
     }
     if stop:
         payload["stop"] = stop
@@ -64,22 +83,35 @@ async def stream_chat(
             ) as response,
         ):
             if response.status_code != 200:
-                body = (await response.aread()).decode(errors="replace")[:300]
-                raise ModelUnavailable(f"The model worker answered {response.status_code}: {body}")
+                # Not the body: a model server's error echoes the prompt (the reader's question,
+                # passages of documents), and this message is logged.
+                raise ModelUnavailable(
+                    f"The model worker answered HTTP {response.status_code} "
+                    f"{response.reason_phrase}".rstrip()
+                )
             async for line in response.aiter_lines():
                 if not line.startswith("data:"):
                     continue
                 data = line[5:].strip()
                 if data == "[DONE]":
                     break
-                choice = json.loads(data)["choices"][0]
-                text = (choice.get("delta") or {}).get("content")
+                chunk = json.loads(data)
+                reported = chunk.get("usage")
+                if usage is not None and reported:
+                    usage.prompt_tokens = reported.get("prompt_tokens")
+                    usage.answer_tokens = reported.get("completion_tokens", usage.answer_tokens)
+                if not chunk.get("choices"):
+                    continue  # the usage-only chunk that ends an OpenAI stream
+                text = (chunk["choices"][0].get("delta") or {}).get("content")
                 if text:
+                    if usage is not None and not reported:
+                        usage.answer_tokens += 1
                     yield text
     except httpx.ConnectError as exc:
         # A worker recorded as alive but not listening is still loading its model.
         raise ModelUnavailable(
-            f"The model worker at {url} is not answering (is it still starting?): {exc}"
+            f"The model worker at {url} is not answering (is it still starting?)"
         ) from exc
     except httpx.HTTPError as exc:
-        raise ModelUnavailable(f"The model worker failed: {exc}") from exc
+        # The kind of failure (ReadTimeout, RemoteProtocolError...), never a reply's text.
+        raise ModelUnavailable(f"The model worker failed: {type(exc).__name__}") from exc

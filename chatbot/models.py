@@ -19,6 +19,17 @@ class Conversation(models.Model):
         return self.title or f"Conversation {self.pk}"
 
 
+class Outcome(models.TextChoices):
+    """How an answer ended. Every answer opens with the evidence unless it abstained."""
+
+    ANSWERED = "answered", "Evidence and the model's checked line"
+    EVIDENCE_ONLY = "evidence", "Evidence alone: the model's line failed the check"
+    MODEL_FAILED = "model_failed", "Evidence alone: the model failed or was unreachable"
+    ABSTAINED = "abstained", "Nothing relevant found"
+    CACHED = "cached", "Served from the answer cache"
+    CANCELLED = "cancelled", "Stopped before it was finished: what was streamed is kept"
+
+
 class Message(models.Model):
     class Role(models.TextChoices):
         USER = "user", "User"
@@ -34,6 +45,10 @@ class Message(models.Model):
     sources = models.JSONField(default=list, blank=True)
     timings = models.JSONField(default=dict, blank=True)
     cached = models.BooleanField(default=False)
+    # For answers: how it ended (Outcome); counted by the metrics and the insight pages.
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    # The answer-cache entry this answer was served from or kept as: a 👎 retires it.
+    cache_entry = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -41,6 +56,35 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: {self.text[:60]}"
+
+
+class Feedback(models.Model):
+    """A reader's 👍 or 👎 on one answer, with an optional comment.
+
+    The answer's question, text, sources and timings are its message's; one rating per
+    reader and answer (a second one replaces the first).
+    """
+
+    class Rating(models.TextChoices):
+        UP = "up", "👍"
+        DOWN = "down", "👎"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="feedback")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feedback"
+    )
+    rating = models.CharField(max_length=4, choices=Rating.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user"], name="one_rating_per_answer")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_rating_display()} on message {self.message_id}"
 
 
 class FrequentQuestion(models.Model):

@@ -10,7 +10,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+PROTOCOL_VERSION = 1
 MAX_QUESTION_CHARS = 2000
+MAX_COMMENT_CHARS = 2000
+# A frame longer than this is refused before it is parsed: no message needs more.
+MAX_FRAME_CHARS = 4 * MAX_QUESTION_CHARS + 1024
 
 
 class _Message(BaseModel):
@@ -32,7 +36,23 @@ class Cancel(_Message):
     id: str = Field(min_length=1, max_length=64)
 
 
-ClientMessage = Annotated[Ask | Cancel, Field(discriminator="type")]
+class Ping(_Message):
+    """Keep-alive and liveness check: answered by a `pong` with the same id."""
+
+    type: Literal["ping"]
+    id: str | None = Field(default=None, max_length=64)
+
+
+class Feedback(_Message):
+    """A 👍 or 👎 on an answer (`done.message`), with an optional comment."""
+
+    type: Literal["feedback"]
+    message: int
+    rating: Literal["up", "down"]
+    comment: str = Field(default="", max_length=MAX_COMMENT_CHARS)
+
+
+ClientMessage = Annotated[Ask | Cancel | Ping | Feedback, Field(discriminator="type")]
 client_message = TypeAdapter(ClientMessage)
 
 
@@ -52,7 +72,26 @@ class Source(_Message):
 
 class Hello(_Message):
     type: Literal["hello"] = "hello"
+    protocol: int = PROTOCOL_VERSION
     user: str
+
+
+class Pong(_Message):
+    type: Literal["pong"] = "pong"
+    id: str | None = None
+
+
+class FeedbackSaved(_Message):
+    type: Literal["feedback_saved"] = "feedback_saved"
+    message: int
+
+
+class Usage(_Message):
+    """Tokens of the model's part of an answer; `prompt_tokens` is null when the model
+    server does not report it. Absent (null) when the model was not asked."""
+
+    prompt_tokens: int | None
+    answer_tokens: int
 
 
 class Token(_Message):
@@ -73,10 +112,23 @@ class Done(_Message):
     searched: list[str]
     # `answer` as sanitised HTML (knowledge.markup): safe to insert as markup; absent from older servers.
     html: str | None = None
+    # How the answer ended: answered, evidence (the model's line failed the check),
+    # model_failed (evidence alone: the model was down), abstained or cached.
+    outcome: str | None = None
+    # The saved answer, for `feedback`; null when nothing was saved (no conversation).
+    message: int | None = None
+    usage: Usage | None = None
 
 
 ErrorCode = Literal[
-    "bad_request", "unauthorized", "busy", "model_unavailable", "internal", "cancelled"
+    "bad_request",
+    "unauthorized",
+    "busy",
+    "rate_limited",
+    "too_many_sockets",
+    "model_unavailable",
+    "internal",
+    "cancelled",
 ]
 
 
@@ -87,5 +139,27 @@ class Error(_Message):
     message: str
 
 
-ServerMessage = Annotated[Hello | Token | Done | Error, Field(discriminator="type")]
+ServerMessage = Annotated[
+    Hello | Pong | Token | Done | FeedbackSaved | Error, Field(discriminator="type")
+]
 server_message = TypeAdapter(ServerMessage)
+
+
+def json_schema() -> dict:
+    """Both directions as one JSON Schema document (docs/protocol.schema.json).
+
+    Every message shape is a definition of its own; `ClientMessage` and `ServerMessage`
+    are the unions a frame must match, by direction.
+    """
+    definitions: dict = {}
+    unions = {}
+    for name, adapter in (("ClientMessage", client_message), ("ServerMessage", server_message)):
+        schema = adapter.json_schema(ref_template="#/$defs/{model}")
+        definitions.update(schema.pop("$defs", {}))
+        unions[name] = schema
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"Docent chat websocket protocol, version {PROTOCOL_VERSION}",
+        "description": "One JSON text frame per message; see docs/protocol.md.",
+        "$defs": {**unions, **dict(sorted(definitions.items()))},
+    }

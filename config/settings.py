@@ -193,6 +193,11 @@ CONTEXT_EXPAND_NEIGHBOURS = env_bool("CONTEXT_EXPAND_NEIGHBOURS", True)
 # Below this cosine similarity of the best passage Docent says it does not know.
 ABSTAIN_BELOW = env_float("ABSTAIN_BELOW", 0.30)
 
+# --- Limits per person (chatbot.limits): across all their sockets and web processes ---------
+CHAT_SOCKETS_PER_USER = env_int("CHAT_SOCKETS_PER_USER", 10)
+CHAT_ASKS_IN_FLIGHT = env_int("CHAT_ASKS_IN_FLIGHT", 2)
+CHAT_ASKS_PER_MINUTE = env_int("CHAT_ASKS_PER_MINUTE", 20)
+
 # --- Answer cache (chatbot.cache, docs/cache.md) ----------------------------------------------
 ANSWER_CACHE_ENABLED = env_bool("ANSWER_CACHE_ENABLED", True)
 ANSWER_CACHE_TTL = env_int("ANSWER_CACHE_TTL", 7 * 24 * 3600)  # seconds

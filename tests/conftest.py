@@ -77,6 +77,21 @@ def _fresh_channel_layer() -> Iterator[None]:
     channel_layers.backends = {}
 
 
+@pytest.fixture(autouse=True)
+def _fresh_limits() -> None:
+    """Per-person limits live in Redis, across tests: each test starts with none counted."""
+    import redis
+
+    from chatbot.answer_cache.store import client
+
+    try:
+        keys = list(client().scan_iter("docent:limits:*"))
+        if keys:
+            client().delete(*keys)
+    except redis.RedisError:
+        pass  # not started yet: nothing is counted either
+
+
 # --- personas: alice the admin, bob in Engineering, carol in HR, dave with no groups ---------
 
 

@@ -42,7 +42,7 @@ def test_a_question_is_answered_from_a_document_ingested_by_the_worker(
     async def conversation() -> tuple[list[dict], dict]:
         communicator = await ws.connect(headers)
         hello = await ws.receive(communicator)
-        assert hello == {"type": "hello", "user": "dave"}
+        assert hello == {"type": "hello", "protocol": 1, "user": "dave"}
         result = await ws.ask(communicator, "How many vacation days do full-time employees get?")
         await communicator.disconnect()
         return result

@@ -34,7 +34,7 @@ async def test_a_socket_without_a_session_is_told_to_sign_in_and_closed() -> Non
 async def test_a_bot_with_a_token_needs_no_origin(dave) -> None:
     token = await sync_to_async(token_create)(user=dave, name="bot")
     communicator = await ws.connect([(b"authorization", f"Bearer {token}".encode())])
-    assert await ws.receive(communicator) == {"type": "hello", "user": "dave"}
+    assert await ws.receive(communicator) == {"type": "hello", "protocol": 1, "user": "dave"}
     await communicator.disconnect()
 
 

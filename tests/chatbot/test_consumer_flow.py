@@ -7,6 +7,7 @@ until the test lets go.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,6 +15,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from chatbot.answering import answer_question
+from chatbot.models import Message, Outcome
 from knowledge import embeddings
 from tests.support import ws
 from tests.support.corpus import ingest_text
@@ -117,3 +120,40 @@ async def test_an_answered_question_streams_exactly_its_final_answer(
     # Nothing streamed is taken back or replaced: the tokens are the answer, character for character.
     assert "".join(t["text"] for t in tokens) == done["answer"]
     await communicator.disconnect()
+
+
+async def test_a_cancelled_question_is_kept_in_its_conversation(client, dave) -> None:
+    communicator = await signed_in(client, dave)
+    with embedding_model_busy():
+        await send_ask(communicator, "q1", "What is the 2026 merit budget?")
+        await communicator.send_json_to({"type": "cancel", "id": "q1"})
+        cancelled = await ws.receive(communicator, timeout=30)
+    assert cancelled["code"] == "cancelled"
+    await communicator.disconnect()
+
+    # A reload shows what was asked: the conversation is not left empty. (The question is
+    # written in a thread the cancel does not stop; wait for it rather than race it.)
+    asked: list = []
+    for _ in range(50):
+        asked = await sync_to_async(list)(
+            Message.objects.filter(conversation__user=dave).values_list("role", "text")
+        )
+        if asked:
+            break
+        await asyncio.sleep(0.1)
+    assert asked == [("user", "What is the 2026 merit budget?")]
+
+
+async def test_an_answer_stopped_after_its_evidence_keeps_what_was_streamed(dave, handbook) -> None:
+    await sync_to_async(ingest_text)(handbook, "vacation.md", VACATION)
+    question = "How many paid vacation days do interns earn?"
+    events = answer_question(user=dave, question=question)
+
+    evidence = await anext(events)  # the document's own words, before the model is asked
+    await events.aclose()  # the reader stops, or the socket goes
+
+    kept = await sync_to_async(list)(
+        Message.objects.filter(conversation__user=dave).values_list("role", "text", "outcome")
+    )
+    assert kept == [("user", question, ""), ("assistant", evidence.text, Outcome.CANCELLED)]
+    assert evidence.text.startswith("> Interns earn 2 paid vacation days")

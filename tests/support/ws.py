@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from channels.testing import WebsocketCommunicator
+from jsonschema import Draft202012Validator
 
 from chatbot import protocol
 from config.asgi import application
 
 BROWSER_ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "protocol.schema.json"
+
+
+@cache
+def published(direction: str) -> Draft202012Validator:
+    """A validator for one direction of the published schema (docs/protocol.schema.json)."""
+    schema = json.loads(SCHEMA.read_text())
+    return Draft202012Validator({**schema, "$ref": f"#/$defs/{direction}"})
 
 
 def session_headers(client, user) -> list[tuple[bytes, bytes]]:
@@ -27,8 +39,10 @@ async def connect(headers: list[tuple[bytes, bytes]]) -> WebsocketCommunicator:
 
 async def receive(communicator: WebsocketCommunicator, timeout: float = 120) -> dict[str, Any]:
     message = await communicator.receive_json_from(timeout=timeout)
-    # Strict: every message the server sends must match the documented schema.
+    # Strict: every message the server sends must match the documented schema, both the
+    # pydantic models and the JSON Schema published for bot authors.
     protocol.server_message.validate_python(message, strict=True)
+    published("ServerMessage").validate(message)
     return message
 
 

@@ -1,0 +1,130 @@
+"""Per-person limits on the chat socket: sockets open, asks in flight, asks per minute.
+
+One person (or one leaked token) must not keep the model busy for everyone else. The
+counts are kept in Redis, so they hold across every socket and every web process of
+that person. Each count is a sorted set of members scored by when they lapse: a web
+process that dies without cleaning up leaks nothing for longer than that lapse.
+
+Calls are short and blocking (async callers run them in a thread). An unreachable
+Redis lets everything through: the limits protect the model, they are not worth
+refusing questions over.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+
+import redis
+from django.conf import settings
+
+from chatbot.answer_cache.store import client
+
+log = logging.getLogger(__name__)
+
+# A socket that says nothing for this long stops counting (each ask refreshes it).
+SOCKET_LAPSE_SECONDS = 6 * 3600
+WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an ask or a socket was refused: a protocol error code and a readable message."""
+
+    code: str
+    message: str
+
+
+def _key(kind: str, user_id: int) -> str:
+    return f"docent:limits:{kind}:{user_id}"
+
+
+def _admit(*, key: str, member: str, limit: int, lapse: float) -> bool:
+    """Add `member` to the set at `key` unless `limit` live members are already there.
+
+    Added first and counted after, in one round trip: two asks racing may both be
+    refused, never both admitted past the limit.
+    """
+    now = time.time()
+    with client().pipeline() as pipe:
+        pipe.zremrangebyscore(key, "-inf", now)
+        pipe.zadd(key, {member: now + lapse})
+        pipe.expire(key, int(lapse) + 1)
+        pipe.zcard(key)
+        *_, live = pipe.execute()
+    if live > limit:
+        _forget(key=key, member=member)
+        return False
+    return True
+
+
+def _forget(*, key: str, member: str) -> None:
+    try:
+        client().zrem(key, member)
+    except redis.RedisError:
+        log.warning("limits: could not release %s", key)
+
+
+def socket_open(*, user_id: int, socket_id: str) -> Refusal | None:
+    """Count one more open socket for this person, or say why not."""
+    limit = settings.CHAT_SOCKETS_PER_USER
+    try:
+        admitted = _admit(
+            key=_key("sockets", user_id), member=socket_id, limit=limit, lapse=SOCKET_LAPSE_SECONDS
+        )
+    except redis.RedisError:
+        log.warning("limits: Redis unreachable; socket admitted unchecked")
+        return None
+    if admitted:
+        return None
+    return Refusal(
+        "too_many_sockets",
+        f"You already have {limit} chat connections open; close one and connect again.",
+    )
+
+
+def socket_close(*, user_id: int, socket_id: str) -> None:
+    _forget(key=_key("sockets", user_id), member=socket_id)
+
+
+@dataclass(frozen=True)
+class AskTicket:
+    """An admitted ask: release it when the answer ends, whatever way it ends."""
+
+    user_id: int
+    member: str
+
+    def release(self) -> None:
+        _forget(key=_key("inflight", self.user_id), member=self.member)
+
+
+def ask_admit(*, user_id: int) -> AskTicket | Refusal:
+    """Admit one ask if this person is under both the per-minute and the in-flight limit."""
+    member = uuid.uuid4().hex
+    per_minute = settings.CHAT_ASKS_PER_MINUTE
+    in_flight = settings.CHAT_ASKS_IN_FLIGHT
+    try:
+        # The in-flight lapse outlives the slowest answer the model may give.
+        if not _admit(
+            key=_key("inflight", user_id),
+            member=member,
+            limit=in_flight,
+            lapse=settings.LLM_TIMEOUT + 60,
+        ):
+            return Refusal(
+                "busy",
+                f"You already have {in_flight} questions being answered; wait for one to finish.",
+            )
+        if not _admit(
+            key=_key("asks", user_id), member=member, limit=per_minute, lapse=WINDOW_SECONDS
+        ):
+            _forget(key=_key("inflight", user_id), member=member)
+            return Refusal(
+                "rate_limited",
+                f"At most {per_minute} questions a minute; wait a little and ask again.",
+            )
+    except redis.RedisError:
+        log.warning("limits: Redis unreachable; ask admitted unchecked")
+    return AskTicket(user_id=user_id, member=member)
