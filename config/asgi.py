@@ -1,5 +1,8 @@
 """ASGI entry point: Django over HTTP; the chat and Knowledge-page consumers over websockets.
 
+An HTTP request body over its limit is refused with 413 before Django reads it
+(config.limits); in production the reverse proxy refuses it first (deploy/).
+
 Websockets carry cookies, so a browser's socket must come from one of our own
 pages (Origin checked against ALLOWED_HOSTS). Bots authenticate with a bearer
 token and may omit Origin; see accounts.websocket.
@@ -28,6 +31,7 @@ import chatbot.routing  # noqa: E402
 import knowledge.routing  # noqa: E402
 from accounts.websocket import websocket_auth_stack  # noqa: E402
 from config import embedded  # noqa: E402
+from config.limits import RequestBodyLimit  # noqa: E402
 
 Scope = dict[str, Any]
 
@@ -79,7 +83,8 @@ class ServicesFirst:
 application = ServicesFirst(
     ProtocolTypeRouter(
         {
-            "http": django_asgi_app,
+            # Bodies over their path's limit are refused before Django reads them.
+            "http": RequestBodyLimit(django_asgi_app),
             "websocket": websocket_auth_stack(
                 URLRouter(
                     chatbot.routing.websocket_urlpatterns + knowledge.routing.websocket_urlpatterns

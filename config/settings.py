@@ -11,12 +11,13 @@ import os
 import re
 import secrets
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config import embedded
+from config import embedded, origins
 from config.env import env_bool, env_float, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "channels",
     "django_htmx",
+    "axes",
     "config.apps.ConfigApp",
     "accounts",
     "knowledge",
@@ -65,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -172,9 +176,22 @@ if LLM_PROMPT not in ("compact", "full"):
 # --- Knowledge --------------------------------------------------------------------------------
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
-UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024)  # per file
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Request bodies (config.limits, deploy/nginx.conf) ----------------------------------------
+# Refused with 413 before Django reads them. Uploads may carry several files at once, so their
+# endpoints take four files at the limit plus a margin for the multipart framing; any other
+# request (sign-in, forms, the admin) needs far less. Keep deploy/nginx.conf in step.
+UPLOAD_REQUEST_MAX_BYTES = env_int("UPLOAD_REQUEST_MAX_BYTES", 4 * UPLOAD_MAX_BYTES + 1024 * 1024)
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", DATA_UPLOAD_MAX_MEMORY_SIZE)
+# Uploaded files stream to a temporary file as they arrive (never whole in memory); only
+# request bodies under 1 MB are held in memory while Django reads them.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# Stored documents are readable by Docent's own user only.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 CHUNK_TOKENS = env_int("CHUNK_TOKENS", 200)
 CHUNK_OVERLAP_TOKENS = env_int("CHUNK_OVERLAP_TOKENS", 30)
 PARSE_TIMEOUT_SECONDS = env_int("PARSE_TIMEOUT_SECONDS", 120)
@@ -232,9 +249,57 @@ TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
+# --- HTTPS (docs/configuration.md#https-and-security) --------------------------------------
+# HTTPS=true declares the production shape: Docent is reached over HTTPS through a reverse proxy
+# that terminates TLS and sets X-Forwarded-Proto (deploy/nginx.conf), and every setting
+# `manage.py check --deploy` asks for follows from it. The proxy header is trusted only then:
+# without a proxy that overwrites it, any client could claim to be on HTTPS.
+HTTPS = env_bool("HTTPS", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+# The header only makes the domain eligible: nothing is preloaded until someone submits it.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Browser websockets must come from one of these origins, each scheme://host[:port] (a bot with
+# a token sends none). Unset: ALLOWED_HOSTS over https (HTTPS=true), else over http on PORT,
+# the embedded run's port. See config.origins.
+WEBSOCKET_ALLOWED_ORIGINS = env_list(
+    "WEBSOCKET_ALLOWED_ORIGINS",
+    origins.origins_from_hosts(ALLOWED_HOSTS, https=HTTPS, port=env_int("PORT", 8000)),
+)
+
+# --- Sign-in (django-axes) and passwords ------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # First, so that a locked-out username and address is refused before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# SIGNIN_FAILURE_LIMIT wrong passwords for one username from one address lock that pair out
+# for SIGNIN_LOCKOUT_MINUTES; a correct password is refused meanwhile. A success resets.
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 10)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- API tokens -------------------------------------------------------------------------------
+# A new token expires after this many days (0: never); `manage.py token --days` overrides.
+TOKEN_LIFETIME_DAYS = env_int("TOKEN_LIFETIME_DAYS", 90)
 
 LOGGING = {
     "version": 1,
