@@ -26,7 +26,12 @@ class ApiToken(models.Model):
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8, help_text="The first characters, to tell tokens apart.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Recorded at most once a minute (accounts.services.user_for_token): a bot asking many
+    # questions must not turn every read into a write.
     last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Refused from this moment on. Empty: never expires."
+    )
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

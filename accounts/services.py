@@ -2,25 +2,124 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import ApiToken, User, hash_token
 
+# last_used_at is for people ("is this bot still in use?"): a minute is precise enough, and
+# writing it on every request would turn each read into a write.
+LAST_USED_PRECISION = timedelta(minutes=1)
 
-def token_create(*, user: User, name: str) -> str:
-    """Create a token for user; return the raw token (shown once, never stored)."""
+
+class TokenAmbiguous(Exception):
+    """A name that several users' tokens share: the message lists them, to choose by prefix."""
+
+
+def token_default_expiry(*, now: datetime | None = None) -> datetime | None:
+    """When a token made now expires: TOKEN_LIFETIME_DAYS from now, or never when that is 0."""
+    days = int(settings.TOKEN_LIFETIME_DAYS)
+    if days <= 0:
+        return None
+    return (now or timezone.now()) + timedelta(days=days)
+
+
+def token_issue(*, token: ApiToken) -> str:
+    """Give an unsaved token its secret and save it; return the raw token (shown once).
+
+    For callers that build the row themselves (the admin's add form); others use
+    `token_create`.
+    """
     raw = ApiToken.generate()
-    ApiToken.objects.create(user=user, name=name, key_hash=hash_token(raw), prefix=raw[4:10])
+    token.key_hash = hash_token(raw)
+    token.prefix = raw[4:10]
+    token.save()
     return raw
 
 
+def token_create(*, user: User, name: str, days: int | None = None) -> str:
+    """Create a token for user; return the raw token (shown once, never stored).
+
+    It expires after `days` days (0: never), by default after TOKEN_LIFETIME_DAYS.
+    """
+    if days is None:
+        expiry = token_default_expiry()
+    else:
+        expiry = timezone.now() + timedelta(days=days) if days > 0 else None
+    return token_issue(token=ApiToken(user=user, name=name, expires_at=expiry))
+
+
 def user_for_token(*, raw: str) -> User | None:
+    """The active user a live token belongs to; None for unknown, expired or a leaver's tokens."""
     token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw)).first()
+    now = timezone.now()
     if token is None or not token.user.is_active:
         return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
+    if token.last_used_at is None or token.last_used_at <= now - LAST_USED_PRECISION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+def token_revoke(*, name_or_prefix: str, username: str | None = None) -> list[ApiToken]:
+    """Delete the token given whole, or by its prefix (as `token --list` shows it), or by name.
+
+    A name shared by tokens of several users is refused unless `username` says whose:
+    revoking a colleague's bot by accident is worse than asking again. Returns what
+    was deleted (nothing when nothing matched).
+    """
+    found: list[ApiToken] = []
+    for match in (
+        Q(key_hash=hash_token(name_or_prefix)),
+        Q(prefix=name_or_prefix.removeprefix("dct_")),
+        Q(name=name_or_prefix),
+    ):
+        tokens = ApiToken.objects.select_related("user").filter(match)
+        if username:
+            tokens = tokens.filter(user__username=username)
+        found = list(tokens.order_by("created_at"))
+        if found:
+            break
+    if len({token.user_id for token in found}) > 1:
+        listed = ", ".join(f"{t.user.username}: {t.name} ({t.prefix})" for t in found)
+        raise TokenAmbiguous(
+            f"Several users have a token named {name_or_prefix!r} ({listed}); "
+            "give its prefix, or the username too."
+        )
+    ApiToken.objects.filter(pk__in=[token.pk for token in found]).delete()
+    return found
+
+
+def user_create(
+    *,
+    username: str,
+    password: str,
+    groups: Iterable[str] = (),
+    is_staff: bool = False,
+    is_superuser: bool = False,
+) -> User:
+    """Create a user whose password passes AUTH_PASSWORD_VALIDATORS.
+
+    Raises django.core.exceptions.ValidationError with the validators' messages
+    (too short, too common, all digits, too like the username) before anything
+    is written.
+    """
+    user = User(username=username, is_staff=is_staff, is_superuser=is_superuser)
+    password_validation.validate_password(password, user=user)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    for name in groups:
+        group, _ = Group.objects.get_or_create(name=name)
+        user.groups.add(group)
+    return user
 
 
 def user_ensure(
@@ -31,7 +130,11 @@ def user_ensure(
     is_staff: bool = False,
     is_superuser: bool = False,
 ) -> tuple[User, bool]:
-    """Create the user if missing (for demos and tests); return (user, created)."""
+    """Create the user if missing (for demos and tests); return (user, created).
+
+    The password is not validated: demo passwords are generated, test personas
+    have short ones. People's accounts are made by `user_create`.
+    """
     user, created = User.objects.get_or_create(
         username=username, defaults={"is_staff": is_staff, "is_superuser": is_superuser}
     )

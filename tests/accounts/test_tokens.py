@@ -1,12 +1,18 @@
-"""Users made by user_ensure, and API tokens: only a hash is kept; revoked or unknown ones open nothing."""
+"""Users made by user_ensure, and API tokens: only a hash is kept; revoked, expired or unknown
+ones open nothing; the admin and the `token` command make, list and revoke them."""
 
 from __future__ import annotations
 
 import hashlib
+import io
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import Group
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import ApiToken, User
 from accounts.services import token_create, user_ensure, user_for_token
@@ -146,3 +152,121 @@ async def test_an_authorization_that_is_no_bearer_token_is_refused_despite_a_ses
     session = await sync_to_async(ws.session_headers)(client, dave)
 
     assert await refused(session + [(b"authorization", authorization)])
+
+
+# --- expiry, last use, revocation ---------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_new_token_expires_after_the_configured_lifetime(dave: User, settings) -> None:
+    settings.TOKEN_LIFETIME_DAYS = 90
+    before = timezone.now()
+
+    token_create(user=dave, name="bot")
+
+    expires_at = ApiToken.objects.get(user=dave).expires_at
+    assert expires_at is not None
+    assert timedelta(days=90) <= expires_at - before < timedelta(days=90, minutes=1)
+
+
+@pytest.mark.django_db
+def test_a_token_can_be_made_to_never_expire(dave: User) -> None:
+    token_create(user=dave, name="bot", days=0)
+
+    assert ApiToken.objects.get(user=dave).expires_at is None
+
+
+@pytest.mark.django_db
+def test_an_expired_token_names_nobody(dave: User) -> None:
+    raw = token_create(user=dave, name="bot")
+    ApiToken.objects.filter(user=dave).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert user_for_token(raw=raw) is None
+
+
+@pytest.mark.django_db
+def test_last_use_is_recorded_at_most_once_a_minute(dave: User) -> None:
+    raw = token_create(user=dave, name="bot")
+    recent = timezone.now() - timedelta(seconds=30)
+    ApiToken.objects.filter(user=dave).update(last_used_at=recent)
+
+    user_for_token(raw=raw)
+    assert ApiToken.objects.get(user=dave).last_used_at == recent
+
+    stale = timezone.now() - timedelta(minutes=2)
+    ApiToken.objects.filter(user=dave).update(last_used_at=stale)
+    user_for_token(raw=raw)
+    assert ApiToken.objects.get(user=dave).last_used_at > stale
+
+
+@pytest.mark.django_db
+def test_the_token_command_revokes_by_prefix_or_name(dave: User) -> None:
+    by_prefix = token_create(user=dave, name="slack bridge")
+    by_name = token_create(user=dave, name="wiki bot")
+    kept = token_create(user=dave, name="kept")
+
+    call_command("token", "--revoke", by_prefix[4:10], stdout=io.StringIO())
+    call_command("token", "--revoke", "wiki bot", stdout=io.StringIO())
+
+    assert user_for_token(raw=by_prefix) is None
+    assert user_for_token(raw=by_name) is None
+    assert user_for_token(raw=kept) == dave
+
+
+@pytest.mark.django_db
+def test_revoking_a_name_several_users_share_needs_their_username(dave: User, bob: User) -> None:
+    of_dave = token_create(user=dave, name="cli")
+    of_bob = token_create(user=bob, name="cli")
+
+    with pytest.raises(CommandError, match="Several users"):
+        call_command("token", "--revoke", "cli", stdout=io.StringIO())
+    assert user_for_token(raw=of_dave) == dave
+
+    call_command("token", "--revoke", "cli", "bob", stdout=io.StringIO())
+    assert user_for_token(raw=of_bob) is None
+    assert user_for_token(raw=of_dave) == dave
+
+
+@pytest.mark.django_db
+def test_revoking_an_unknown_token_says_so(dave: User) -> None:
+    with pytest.raises(CommandError, match="No token"):
+        call_command("token", "--revoke", "nothing-like-it", stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_the_token_command_prints_a_working_token_that_expires(dave: User) -> None:
+    out = io.StringIO()
+    call_command("token", "dave", "--name", "bot", "--days", "7", stdout=out)
+
+    assert user_for_token(raw=out.getvalue().strip()) == dave
+    expires_at = ApiToken.objects.get(user=dave).expires_at
+    assert expires_at is not None and expires_at < timezone.now() + timedelta(days=8)
+
+
+# --- the admin --------------------------------------------------------------------------------
+
+
+def admin_add(client, user: User, name: str) -> str:
+    """Add a token on the admin's form; return the raw token the page shows once."""
+    response = client.post(
+        reverse("admin:accounts_apitoken_add"),
+        {"user": user.pk, "name": name, "expires_at_0": "", "expires_at_1": ""},
+    )
+    assert response.status_code == 200, response.content[:2000]
+    return response.context["raw_token"]
+
+
+@pytest.mark.django_db
+def test_tokens_added_in_the_admin_work_and_are_shown_once(client, alice: User, dave: User) -> None:
+    client.force_login(alice)
+
+    first = admin_add(client, dave, "first bot")
+    second = admin_add(client, dave, "second bot")  # a second add once failed with a 500
+
+    assert first != second
+    assert user_for_token(raw=first) == dave and user_for_token(raw=second) == dave
+    listing = client.get(reverse("admin:accounts_apitoken_changelist")).content.decode()
+    assert first not in listing and second not in listing
+    token = ApiToken.objects.get(name="first bot")
+    change = client.get(reverse("admin:accounts_apitoken_change", args=[token.pk]))
+    assert first not in change.content.decode() and token.key_hash not in change.content.decode()
