@@ -2,7 +2,10 @@
 
 The body is read in document order, so a table stays under the heading it
 follows. Headers, footers and footnotes are left out: they repeat on every
-page and would crowd out the text people ask about.
+page and would crowd out the text people ask about. Hidden text (Word's
+"Hidden" font effect, w:vanish, set on a run or through its style) is left out
+too: a reader of the document never sees it, so a hostile file could otherwise
+hide instructions there that only the model would read.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from .base import ParseContext, ParsedDocument, ParseError, ParserSpec, Section,
 from .office import check_zip, render_row, table_sections
 
 if TYPE_CHECKING:
+    from docx.styles.style import CharacterStyle
     from docx.table import Table
     from docx.text.paragraph import Paragraph
+    from docx.text.run import Run
 
 # Word stores built-in style names in English whatever the UI language
 # ("heading 1"), and python-docx reports them as "Heading 1".
@@ -46,6 +51,37 @@ def _is_list_item(paragraph: Paragraph) -> bool:
     return properties is not None and properties.numPr is not None
 
 
+def _style_hidden(style: CharacterStyle | None) -> bool | None:
+    """Whether a style, or the first style it is based on that says, hides its text."""
+    while style is not None:
+        hidden = style.font.hidden
+        if hidden is not None:
+            return bool(hidden)
+        style = style.base_style
+    return None
+
+
+def _is_hidden(run: Run, paragraph_hidden: bool | None) -> bool:
+    # As Word decides: the run's own formatting, then its character style, then the
+    # paragraph's style. Only an explicit "not hidden" at a nearer level shows the text.
+    for hidden in (run.font.hidden, _style_hidden(run.style) if run._r.style else None):
+        if hidden is not None:
+            return bool(hidden)
+    return bool(paragraph_hidden)
+
+
+def visible_text(paragraph: Paragraph) -> str:
+    """The paragraph's text as Word shows it: hidden runs, even inside links, left out."""
+    from docx.text.hyperlink import Hyperlink
+
+    paragraph_hidden = _style_hidden(paragraph.style)
+    parts: list[str] = []
+    for item in paragraph.iter_inner_content():
+        runs = item.runs if isinstance(item, Hyperlink) else [item]
+        parts.extend(run.text for run in runs if not _is_hidden(run, paragraph_hidden))
+    return "".join(parts)
+
+
 def _table_rows(table: Table) -> list[str]:
     """Each row as 'a | b | c'; a merged cell is listed once, not once per grid column."""
     rows = []
@@ -55,7 +91,7 @@ def _table_rows(table: Table) -> list[str]:
             if previous is not None and cell._tc is previous:
                 continue
             previous = cell._tc
-            cells.append(cell.text)
+            cells.append("\n".join(visible_text(p) for p in cell.paragraphs))
         rows.append(render_row(cells))
     return rows
 
@@ -80,7 +116,7 @@ class _Walker:
         self.buffer.clear()
 
     def paragraph(self, paragraph: Paragraph) -> None:
-        text = paragraph.text.strip()
+        text = visible_text(paragraph).strip()
         if not text:
             return
         level = _heading_level(paragraph)

@@ -1,5 +1,11 @@
 """HTML: the main text under its headings; scripts, styles, navigation and hidden text dropped.
 
+Hidden means what a browser does not show: comments, <template>, the hidden
+attribute, aria-hidden, and inline styles with display:none, visibility:hidden,
+a zero font size or zero opacity. A hostile page could otherwise keep
+instructions there that only the model would read. (Text hidden by a class in a
+style sheet is not detected: that would take a CSS engine.)
+
 Navigation is dropped whether it is marked up as such (<nav>, ARIA roles) or
 only by the conventions of the tools that generate manuals: DocBook XSL's
 <div class="navheader"> and "navfooter" tables of Prev / Up / Home / Next
@@ -32,7 +38,11 @@ _MAYBE_NAVIGATION = "div.header, table, p"
 _NAV_RELS = {"next", "prev", "previous", "up", "home", "start", "contents", "index", "top"}
 _NAV_KEYS = {"n", "p", "u", "h"}
 _NAV_LINE = re.compile(r"^\s*(next|prev(ious)?|up|home)\s*:", re.I)
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_HIDDEN_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden"
+    r"|(font-size|opacity)\s*:\s*0*\.?0*(px|pt|em|rem|%)?\s*(;|!|$)",
+    re.I,
+)
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {"p", "li", "pre", "blockquote", "td", "th", "dd", "dt", "figcaption", "caption"}
 

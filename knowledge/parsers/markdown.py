@@ -1,4 +1,9 @@
-"""Markdown: ATX headings (# ...) become the heading path of the text below them."""
+"""Markdown: ATX headings (# ...) become the heading path of the text below them.
+
+HTML comments (<!-- ... -->, over any number of lines) are dropped outside code
+fences: every Markdown viewer hides them, so a hostile file could otherwise keep
+instructions there that only the model would read.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,29 @@ def plain(line: str) -> str:
 
 
 _FENCE = re.compile(r"^(```|~~~)")
+_COMMENT_OPEN, _COMMENT_CLOSE = "<!--", "-->"
+
+
+def _without_comments(line: str, in_comment: bool) -> tuple[str, bool]:
+    """The line with HTML comments removed, and whether a comment is still open at its end.
+
+    A comment never closed hides the rest of the file, as it does in a viewer.
+    """
+    kept: list[str] = []
+    while line:
+        if in_comment:
+            end = line.find(_COMMENT_CLOSE)
+            if end < 0:
+                return "".join(kept), True
+            line, in_comment = line[end + len(_COMMENT_CLOSE) :], False
+        else:
+            start = line.find(_COMMENT_OPEN)
+            if start < 0:
+                kept.append(line)
+                break
+            kept.append(line[:start])
+            line, in_comment = line[start + len(_COMMENT_OPEN) :], True
+    return "".join(kept), in_comment
 
 
 def sections_from_markdown(text: str) -> tuple[str | None, list[Section]]:
@@ -26,7 +54,7 @@ def sections_from_markdown(text: str) -> tuple[str | None, list[Section]]:
     sections: list[Section] = []
     buffer: list[str] = []
     first_h1: str | None = None
-    in_fence = False
+    in_fence = in_comment = False
 
     def flush() -> None:
         body = "\n".join(buffer).strip()
@@ -35,6 +63,11 @@ def sections_from_markdown(text: str) -> tuple[str | None, list[Section]]:
         buffer.clear()
 
     for line in text.splitlines():
+        if not in_fence:
+            commented = in_comment or _COMMENT_OPEN in line
+            line, in_comment = _without_comments(line, in_comment)
+            if commented and not line.strip():
+                continue  # a line that held only (part of) a comment is no line at all
         if _FENCE.match(line.strip()):
             in_fence = not in_fence
         match = None if in_fence else _HEADING.match(line)
