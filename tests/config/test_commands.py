@@ -221,3 +221,29 @@ def test_a_celery_worker_starts_redis_when_it_starts(
         worker.terminate()
         worker.wait(timeout=30)
         embedded.stop_redis()
+
+
+# --- the front door: a command run before `up` prepares what it needs -------------------------
+
+
+def test_ingest_on_a_bare_checkout_prepares_the_database_and_reports_what_it_skipped(
+    up_var: Path, tmp_path: Path
+) -> None:
+    from knowledge.parsers.registry import UNSUPPORTED_MESSAGE
+
+    folder = tmp_path / "shared drive"
+    folder.mkdir()
+    (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0 a photo")
+    command = ("ingest", str(folder), "--collection", "policies", "--sync")
+
+    first = manage(up_var, *command, timeout=600)
+
+    assert first.returncode == 0, first.stderr
+    assert "Preparing the database" in first.stderr
+    assert first.stdout == f"skipped   {folder / 'photo.jpg'}  {UNSUPPORTED_MESSAGE}\n"
+
+    again = manage(up_var, *command, timeout=600)
+
+    assert again.returncode == 0, again.stderr
+    assert "Preparing the database" not in again.stderr
+    assert again.stdout == first.stdout

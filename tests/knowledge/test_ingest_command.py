@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from knowledge.models import Collection
+from knowledge.parsers.registry import UNSUPPORTED_MESSAGE
 from tests.support import files
 
 pytestmark = pytest.mark.django_db
@@ -63,3 +64,37 @@ def test_a_second_run_reports_duplicates_and_succeeds(tmp_path):
 
     assert error == ""
     assert again == {**first, "status": "duplicate"}
+
+
+def test_files_of_a_type_it_cannot_read_are_reported_as_skipped_with_the_reason(tmp_path):
+    folder = tmp_path / "shared drive"
+    folder.mkdir()
+    files.write_markdown(folder / "travel.md")
+    (folder / "diagram.vsdx").write_bytes(b"PK\x03\x04 not for us")
+    (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0 a photo")
+    (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")  # hidden: not looked into
+
+    error, rows = ingest(str(folder), "--collection", "policies")
+
+    assert error == ""  # skipping is not failing
+    assert [(row["path"].rsplit("/", 1)[-1], row["status"]) for row in rows] == [
+        ("diagram.vsdx", "skipped"),
+        ("photo.jpg", "skipped"),
+        ("travel.md", "ready"),
+    ]
+    assert rows[0]["error"] == UNSUPPORTED_MESSAGE
+    assert rows[0]["document"] is None and rows[0]["chunks"] == 0
+
+
+def test_the_text_report_names_each_skipped_file_and_why(tmp_path):
+    (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0 a photo")
+    out = io.StringIO()
+
+    call_command("ingest", str(tmp_path), "--collection", "policies", "--sync", stdout=out)
+
+    assert out.getvalue() == f"skipped   {tmp_path / 'photo.jpg'}  {UNSUPPORTED_MESSAGE}\n"
+
+
+def test_an_empty_folder_is_an_error_not_a_silent_success(tmp_path):
+    with pytest.raises(CommandError, match="No files found in"):
+        call_command("ingest", str(tmp_path), "--collection", "policies", "--sync")

@@ -15,11 +15,11 @@ import time
 
 import httpx
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from config import embedded
 from config.env import env_secret
+from config.management.database import database_migrate
 
 DEMO_USERS = (
     # username, password variable, groups, staff, superuser
@@ -92,7 +92,7 @@ class Command(BaseCommand):
             # Before the web process starts, so that it signs sessions with the kept key.
             embedded.secret_key_ensure()
         embedded.ensure_services(redis=True)
-        call_command("migrate", interactive=False, verbosity=0)  # starts PostgreSQL
+        database_migrate()  # starts PostgreSQL
         children: list[tuple[str, subprocess.Popen[bytes]]] = []
         # SIGTERM (from a supervisor or a test) stops everything as Ctrl-C does.
         signal.signal(signal.SIGTERM, _interrupt)

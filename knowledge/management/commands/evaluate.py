@@ -9,6 +9,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.cli import reader_from_option
+from config.management.database import database_ready
 from evaluation.metrics import QASetError, qa_load, report_text
 from evaluation.run import evaluation_run
 from knowledge.selectors import reader_scope
@@ -44,6 +45,7 @@ class Command(BaseCommand):
     ) -> None:
         if k < 1:
             raise CommandError("-k must be at least 1.")
+        database_ready(notices=self.stderr)
         reader = reader_from_option(user)
         path = Path(qa)
         if not path.is_file():

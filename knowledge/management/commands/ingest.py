@@ -1,4 +1,9 @@
-"""Ingest files and folders into a collection (queue, wait for the worker, or run here)."""
+"""Ingest files and folders into a collection (queue, wait for the worker, or run here).
+
+Every file found gets a row: a file in a folder whose type Docent cannot read is
+reported `skipped` with the reason, never passed over in silence. Hidden files
+and folders (".git", ".DS_Store") are not looked into.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,10 @@ from typing import TypedDict
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from config import embedded
+from config.management.database import database_ready
 from knowledge.collections import collection_ensure
 from knowledge.models import Document
-from knowledge.parsers.registry import SUPPORTED_EXTENSIONS
+from knowledge.parsers.registry import SUPPORTED_EXTENSIONS, UNSUPPORTED_MESSAGE
 from knowledge.pipeline import document_ingest, documents_wait
 from knowledge.uploads import UploadRejected, document_upload
 
@@ -22,29 +28,39 @@ class FileRow(TypedDict):
 
     path: str
     document: int | None
-    status: str  # queued, duplicate, ready or failed
+    status: str  # queued, duplicate, ready, failed, or skipped (a type Docent cannot read)
     chunks: int
     error: str
 
 
-def expand(paths: list[str]) -> list[Path]:
-    """Files as given, and supported files found in folders, recursively, in a stable order."""
+def _visible_files(folder: Path) -> list[Path]:
+    """Files under `folder`, recursively, in a stable order; hidden files and folders left out."""
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+
+
+def expand(paths: list[str]) -> tuple[list[Path], list[Path]]:
+    """(files to ingest, files skipped): files as given, and what folders hold.
+
+    A file named on the command line is always tried (its bytes decide its type);
+    a file found in a folder is tried only if its extension is one Docent reads.
+    """
     found: list[Path] = []
+    skipped: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS
-                )
-            )
+            for file in _visible_files(path):
+                supported = file.suffix.lower() in SUPPORTED_EXTENSIONS
+                (found if supported else skipped).append(file)
         elif path.is_file():
             found.append(path)
         else:
             raise CommandError(f"No such file or folder: {raw}")
-    return found
+    return found, skipped
 
 
 class Command(BaseCommand):
@@ -92,9 +108,17 @@ class Command(BaseCommand):
     ) -> None:
         # Uploads are queued on Redis and progress is published there; `--sync` too.
         embedded.ensure_services(redis=True)
-        files = expand(paths)
+        files, skipped = expand(paths)
+        if not files and not skipped:
+            raise CommandError(f"No files found in {', '.join(paths)}.")
+        database_ready(notices=self.stderr)
         target = collection_ensure(slug=collection, public=public, groups=groups)
-        results: list[FileRow] = []
+        results: list[FileRow] = [
+            FileRow(
+                path=str(path), document=None, status="skipped", chunks=0, error=UNSUPPORTED_MESSAGE
+            )
+            for path in skipped
+        ]
         # Documents this run queued or ingested: id -> version, and id -> row, filled in at the end.
         versions: dict[int, int] = {}
         rows: dict[int, FileRow] = {}
@@ -158,7 +182,7 @@ class Command(BaseCommand):
             sys.stderr.write("\n")
 
     def _report(self, results: list[FileRow], as_json: bool) -> None:
-        for row in results:
+        for row in sorted(results, key=lambda row: row["path"]):
             if as_json:
                 self.stdout.write(json.dumps(row))
             else:

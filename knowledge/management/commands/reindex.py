@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandParser
 
 from config import embedded
+from config.management.database import database_ready
 from knowledge.lifecycle import documents_reindex
 from knowledge.pipeline import document_ingest
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, collection: str | None, sync: bool, **options: object) -> None:
         embedded.ensure_services(redis=True)  # the broker, and progress events
+        database_ready(notices=self.stderr)
         rows = documents_reindex(collection_slug=collection, enqueue=not sync)
         if sync:
             for document_id, version in rows:

@@ -8,6 +8,7 @@ import sys
 from django.core.management.base import BaseCommand
 
 from accounts.cli import reader_from_option
+from config.management.database import database_ready
 from knowledge.embeddings import embed_query
 from knowledge.search import chunk_search
 from knowledge.selectors import reader_scope
@@ -25,6 +26,7 @@ class Command(BaseCommand):
     def handle(
         self, *args: object, query: str, as_json: bool, k: int, user: str | None, **options: object
     ) -> None:
+        database_ready(notices=self.stderr)
         reader = reader_from_option(user)
         scope = reader_scope(reader)
         queries = (line.strip() for line in sys.stdin) if query == "-" else iter([query])
