@@ -196,6 +196,12 @@ CHUNK_TOKENS = env_int("CHUNK_TOKENS", 200)
 CHUNK_OVERLAP_TOKENS = env_int("CHUNK_OVERLAP_TOKENS", 30)
 PARSE_TIMEOUT_SECONDS = env_int("PARSE_TIMEOUT_SECONDS", 120)
 PARSE_MEMORY_BYTES = env_int("PARSE_MEMORY_BYTES", 1536 * 1024 * 1024)
+# Limits per document (docs/configuration.md): past one, the document fails with the reason.
+PARSE_MAX_OUTPUT_BYTES = env_int("PARSE_MAX_OUTPUT_BYTES", 64 * 1024 * 1024)
+DOCUMENT_MAX_TEXT_CHARS = env_int("DOCUMENT_MAX_TEXT_CHARS", 5_000_000)
+DOCUMENT_MAX_CHUNKS = env_int("DOCUMENT_MAX_CHUNKS", 20_000)
+# Runs started on one version that never ended (the worker died): then it fails for good.
+INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 3)
 
 # --- Answering --------------------------------------------------------------------------------
 # Passages given to the model. Four beat two for the bundled model too

@@ -77,6 +77,7 @@ class PlainIndex:
     def build(cls, documents: Iterable[Document]) -> PlainIndex:
         from knowledge.embeddings import embed_passages
         from knowledge.parsers.sandbox import parse_file
+        from knowledge.pipeline import parse_limits
 
         started = time.monotonic()
         ranked: list[RankedDocument] = []
@@ -88,8 +89,8 @@ class PlainIndex:
                 parsed = parse_file(
                     path=Path(document.file.path),
                     original_name=document.original_name,
-                    timeout=settings.PARSE_TIMEOUT_SECONDS,
-                    memory_bytes=settings.PARSE_MEMORY_BYTES,
+                    limits=parse_limits(),
+                    max_text_chars=settings.DOCUMENT_MAX_TEXT_CHARS,
                 )
             except (ParseError, OSError, ValueError):
                 # The file moved or no longer parses: say so in the report rather than fail the run.

@@ -3,7 +3,9 @@
 Safe to run twice: an advisory lock per document keeps two workers apart (and
 is released by PostgreSQL if a worker dies), a task for an outdated version
 does nothing, and chunks are replaced in one transaction, so readers see the
-old version or the new one, never a mix.
+old version or the new one, never a mix. A version whose runs keep dying with
+their worker fails for good after INGEST_MAX_ATTEMPTS, and the limits per
+document (text, passages, the parser's reply) fail it with the figures.
 
 Uploads (`knowledge.uploads`) queue this pipeline; `knowledge.tasks` runs it on
 a worker; `knowledge.lifecycle` deletes and re-ingests.
@@ -20,7 +22,7 @@ from typing import Literal
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from knowledge import events
@@ -29,7 +31,7 @@ from knowledge.collections import collection_touch
 from knowledge.embeddings import embed_passages
 from knowledge.models import Chunk, Document, DocumentStatus
 from knowledge.parsers.base import ParsedDocument, ParseError
-from knowledge.parsers.sandbox import parse_file
+from knowledge.parsers.sandbox import Limits, parse_file
 
 # What one run of the pipeline did to the version it was given.
 IngestOutcome = Literal["ready", "failed", "skipped", "busy"]
@@ -73,6 +75,8 @@ def document_ingest(
     with _document_lock(document_id) as acquired:
         if not acquired:
             return "busy"
+        if _give_up_if_tried_enough(document_id=document_id, version=version):
+            return "failed"
         document = _claim(document_id=document_id, version=version)
         if document is None:
             return "skipped"
@@ -86,12 +90,47 @@ def document_ingest(
         return "ready"
 
 
+def _give_up_if_tried_enough(*, document_id: int, version: int) -> bool:
+    """Fail a version whose last INGEST_MAX_ATTEMPTS runs all died with their worker.
+
+    A document queued by a person (upload, reindex) is `queued`; a run that ends
+    leaves it ready or failed. Found in any other state, its last run died with
+    its worker, killed for memory perhaps by this very file; the task comes back
+    (acks_late, and the re-queue when a worker starts) and would kill worker after
+    worker for ever. We hold the document's lock, so no run of it is under way.
+    """
+    limit = settings.INGEST_MAX_ATTEMPTS
+    document = (
+        Document.objects.filter(pk=document_id, version=version, attempts__gte=limit)
+        .exclude(status__in=(*FINAL_STATUSES, DocumentStatus.QUEUED))
+        .first()
+    )
+    if document is None:
+        return False
+    _fail(
+        document,
+        f"Docent gave up after {document.attempts} attempts: the worker stopped "
+        "(killed, or out of memory) each time while processing this file.",
+    )
+    return True
+
+
 def _claim(*, document_id: int, version: int) -> Document | None:
-    """Only the current version of a document not yet ready or failed is worked on."""
+    """Only the current version of a document not yet ready or failed is worked on.
+
+    `attempts` counts the runs since a person queued the document: the first run
+    after that starts at one, a run after one that died adds one.
+    """
     claimed = (
         Document.objects.filter(pk=document_id, version=version)
         .exclude(status__in=FINAL_STATUSES)
-        .update(status=DocumentStatus.PARSING, progress=5, attempts=F("attempts") + 1)
+        .update(
+            status=DocumentStatus.PARSING,
+            progress=5,
+            attempts=Case(
+                When(status=DocumentStatus.QUEUED, then=Value(1)), default=F("attempts") + 1
+            ),
+        )
     )
     if claimed != 1:
         return None
@@ -132,11 +171,20 @@ def _parse(document: Document, path: Path) -> ParsedDocument:
         return parse_file(
             path=path,
             original_name=document.original_name,
-            timeout=settings.PARSE_TIMEOUT_SECONDS,
-            memory_bytes=settings.PARSE_MEMORY_BYTES,
+            limits=parse_limits(),
+            max_text_chars=settings.DOCUMENT_MAX_TEXT_CHARS,
         )
     except ParseError as exc:
         raise IngestStopped(str(exc)) from exc
+
+
+def parse_limits() -> Limits:
+    """The sandbox limits the settings ask for (docs/configuration.md, Knowledge)."""
+    return Limits(
+        timeout=settings.PARSE_TIMEOUT_SECONDS,
+        memory_bytes=settings.PARSE_MEMORY_BYTES,
+        output_bytes=settings.PARSE_MAX_OUTPUT_BYTES,
+    )
 
 
 def _chunk(parsed: ParsedDocument) -> list[ChunkDraft]:
@@ -145,6 +193,11 @@ def _chunk(parsed: ParsedDocument) -> list[ChunkDraft]:
     )
     if not drafts:
         raise IngestStopped("No text could be found in the file.")
+    if len(drafts) > settings.DOCUMENT_MAX_CHUNKS:
+        raise IngestStopped(
+            f"The file makes {len(drafts):,} passages, more than the limit of "
+            f"{settings.DOCUMENT_MAX_CHUNKS:,} for one document; split it into smaller files."
+        )
     return drafts
 
 

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The most text one document may hold (settings.DOCUMENT_MAX_TEXT_CHARS in the pipeline):
+# about 2,500 pages of prose. More is a dump or a bomb, and would crowd out every other document.
+MAX_TEXT_CHARS = 5_000_000
+
 
 class ParseError(Exception):
     """The file cannot be read. The message is shown to admins as the reason."""
@@ -24,6 +28,8 @@ class ParseContext:
     original_name: str
     # Upper bound on what a container format (DOCX/XLSX/PPTX) may expand to.
     max_uncompressed_bytes: int = 200 * 1024 * 1024
+    # Upper bound on the text of all sections together; past it the file is refused.
+    max_text_chars: int = MAX_TEXT_CHARS
 
 
 @dataclass
@@ -70,6 +76,10 @@ class ParsedDocument:
                 for s in data["sections"]
             ],
         )
+
+    @property
+    def text_chars(self) -> int:
+        return sum(len(s.text) for s in self.sections)
 
     @property
     def is_empty(self) -> bool:

@@ -114,4 +114,9 @@ def parse(ctx: ParseContext) -> ParsedDocument:
     document = spec_for_mime(ctx.mime).parse(ctx)
     if document.is_empty:
         raise ParseError("No text could be found in the file (is it a scan or an empty document?).")
+    if document.text_chars > ctx.max_text_chars:
+        raise ParseError(
+            f"The file holds {document.text_chars:,} characters of text, more than the limit of "
+            f"{ctx.max_text_chars:,} for one document; split it into smaller files."
+        )
     return document
