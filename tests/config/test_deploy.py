@@ -176,4 +176,7 @@ def test_the_proxy_limits_bodies_as_the_application_does(settings) -> None:
     sizes = [int(m) * 1024 * 1024 for m in re.findall(r"client_max_body_size (\d+)m;", conf)]
 
     assert sizes == [settings.REQUEST_MAX_BYTES, settings.UPLOAD_REQUEST_MAX_BYTES]
-    assert "proxy_set_header Upgrade $http_upgrade;" in conf
+    websocket = conf[conf.index("location /ws/") :].split("}")[0]
+    assert "proxy_set_header Upgrade $http_upgrade;" in websocket
+    # A location that sets any header inherits none: the socket must still say who and how.
+    assert "X-Forwarded-For $remote_addr" in websocket and "X-Forwarded-Proto" in websocket
