@@ -115,7 +115,11 @@ async def test_a_valid_token_opens_the_socket_as_its_user(dave: User) -> None:
 
     communicator = await ws.connect(bearer(raw))
 
-    assert await ws.receive(communicator, timeout=30) == {"type": "hello", "protocol": 1, "user": "dave"}
+    assert await ws.receive(communicator, timeout=30) == {
+        "type": "hello",
+        "protocol": 1,
+        "user": "dave",
+    }
     await communicator.disconnect()
 
 
