@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -19,6 +20,11 @@ from django.utils import timezone
 from chatbot.answer_cache import store
 from chatbot.answer_cache.keys import CacheKey, model_id
 from chatbot.models import FrequentQuestion
+from knowledge.models import Collection
+from knowledge.selectors import scope_check_for
+
+if TYPE_CHECKING:
+    from accounts.readers import Reader
 
 log = logging.getLogger(__name__)
 
@@ -81,15 +87,15 @@ def question_context(*, entry_id: str) -> str | None:
     )
 
 
-def frequent_question_list(*, limit: int = 100) -> list[FrequentQuestion]:
-    """Entries that can still be served, most hit first.
+def frequent_question_list(*, user: Reader, limit: int = 100) -> list[FrequentQuestion]:
+    """Entries that can still be served and that this staff member may see, most hit first.
 
-    Left off: retired entries, entries gone from Redis (expired), and entries whose
-    collections have moved on to a newer knowledge version (their scope key no longer
-    occurs, so they can never be served again).
+    Seen: entries built for scopes of collections the staff member manages (every one for
+    a superuser, knowledge.selectors). Left off: retired entries, entries gone from Redis
+    (expired), and entries whose collections have moved on to a newer knowledge version
+    (their scope key no longer occurs, so they can never be served again).
     """
-    from knowledge.models import Collection
-
+    visible = scope_check_for(user)
     current = dict(Collection.objects.values_list("pk", "knowledge_version"))
     since = timezone.now() - timedelta(seconds=settings.ANSWER_CACHE_TTL)
     rows = [
@@ -97,12 +103,22 @@ def frequent_question_list(*, limit: int = 100) -> list[FrequentQuestion]:
         for row in FrequentQuestion.objects.filter(
             retired_at__isnull=True, last_asked_at__gte=since, model=model_id()
         ).order_by("-hits", "-last_asked_at")
-        if _scope_current(row.scope_key, current)
+        if _scope_current(row.scope_key, current) and visible(row.scope_key)
     ]
     if not rows:
         return []
     alive = store.entries_alive(entry_ids=[row.entry_id for row in rows])
     return [row for row, exists in zip(rows, alive, strict=True) if exists][:limit]
+
+
+def frequent_question_visible(*, user: Reader, entry_id: str) -> bool:
+    """Whether the staff member may see (and so retire) this entry."""
+    scope_key = (
+        FrequentQuestion.objects.filter(entry_id=entry_id)
+        .values_list("scope_key", flat=True)
+        .first()
+    )
+    return scope_key is not None and scope_check_for(user)(scope_key)
 
 
 def _scope_current(scope_key: str, current: dict[int, int]) -> bool:

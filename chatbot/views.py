@@ -38,13 +38,17 @@ def _staff_only(request: HttpRequest) -> None:
 @require_GET
 def frequent_questions(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
-    return render(request, "chatbot/frequent.html", {"questions": frequent.frequent_question_list()})
+    questions = frequent.frequent_question_list(user=request.user)
+    return render(request, "chatbot/frequent.html", {"questions": questions})
 
 
 @login_required
 @require_POST
 def frequent_question_retire(request: HttpRequest, entry_id: str) -> HttpResponse:
     _staff_only(request)
+    # An entry built for collections this staff member may not see is not theirs to retire.
+    if not frequent.frequent_question_visible(user=request.user, entry_id=entry_id):
+        raise Http404("No such cached answer.")
     if not cache.answer_retire(entry_id=entry_id):
         raise Http404("No such cached answer.")
     if request.htmx:  # type: ignore[attr-defined]

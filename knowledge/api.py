@@ -24,8 +24,9 @@ from accounts.models import User
 from accounts.roles import is_staff_member
 from accounts.services import user_for_token
 from knowledge.lifecycle import document_delete
-from knowledge.models import Collection, Document
+from knowledge.models import Document
 from knowledge.selectors import (
+    collection_get_for_manager_by_slug,
     document_get_for_manager,
     document_get_status_for_user,
 )
@@ -87,7 +88,10 @@ def documents(request: HttpRequest, user: User) -> HttpResponse:
     """201 when any file was queued, 200 when all were already there, 400 when none could be."""
     if not is_staff_member(user):
         raise PermissionDenied("Only staff upload documents.")
-    collection = Collection.objects.filter(slug=request.POST.get("collection", "")).first()
+    # Only into a collection the staff member may see: nothing is added to another group's.
+    collection = collection_get_for_manager_by_slug(
+        user=user, slug=request.POST.get("collection", "")
+    )
     if collection is None:
         return _error(400, "Name an existing collection by its slug: collection=<slug>.")
     files = request.FILES.getlist("file")

@@ -77,13 +77,14 @@ def document(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required
 @require_GET
-def knowledge(request: HttpRequest) -> HttpResponse:
+def knowledge(request: HtmxHttpRequest) -> HttpResponse:
+    """The collections the staff member may see (every one for a superuser), with documents."""
     return render(
         request,
         "knowledge/page.html",
         {
-            "collections": collections_for_manager(),
-            "form": CollectionForm(),
+            "collections": collections_for_manager(user=request.user),
+            "form": CollectionForm(user=request.user),
             "upload_limit": human_size(settings.UPLOAD_MAX_BYTES),
             "extensions": SUPPORTED_EXTENSIONS,
         },
@@ -93,7 +94,7 @@ def knowledge(request: HttpRequest) -> HttpResponse:
 @staff_required
 @require_POST
 def collection_add(request: HtmxHttpRequest) -> HttpResponse:
-    form = CollectionForm(request.POST)
+    form = CollectionForm(request.POST, user=request.user)
     if not form.is_valid():
         # 200, not 4xx: htmx swaps only successful responses, and the errors must show.
         return render(request, "knowledge/_collection_form.html", {"form": form})
@@ -108,8 +109,8 @@ def collection_add(request: HtmxHttpRequest) -> HttpResponse:
         request,
         "knowledge/_collection_added.html",
         {
-            "form": CollectionForm(),
-            "collection": collections_for_manager().get(pk=created.pk),
+            "form": CollectionForm(user=request.user),
+            "collection": collection_get_for_manager(user=request.user, pk=created.pk),
             "extensions": SUPPORTED_EXTENSIONS,
         },
     )
