@@ -1,18 +1,30 @@
-"""Admin: collections, and documents read-only except for deletion.
+"""Admin: every change goes through the services, and staff see only what they may read.
 
 Documents arrive through the Knowledge page, the REST API or `manage.py ingest`
-(knowledge.uploads), never through an admin form, and leave through
-`document_delete`, which also removes their files and retires cached answers.
+(knowledge.uploads), never through an admin form. Here a document can only move to
+another collection (`document_move`: its chunks move with it and cached answers on
+both sides retire) or leave (`document_delete`: its files go and cached answers
+retire). A collection's knowledge version is never typed in, and a collection leaves
+through `collection_delete`, which deletes its documents the same way. Who reads a
+collection (its groups, public or not) is part of every cache key (the reader's
+scope, chatbot.answer_cache.keys), so changing it here needs no retirement.
+
+A staff member who is not a superuser sees only the collections they may read, and
+their documents (knowledge.selectors.collections_managed_by), as on the Knowledge page.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from knowledge.lifecycle import document_delete
+from knowledge.lifecycle import collection_delete, document_delete, document_move
 from knowledge.models import Collection, Document
+from knowledge.selectors import collections_managed_by, documents_managed_by
 
 
 @admin.register(Collection)
@@ -20,10 +32,47 @@ class CollectionAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "is_public", "knowledge_version")
     filter_horizontal = ("groups",)
     prepopulated_fields = {"slug": ("name",)}
+    # Cached answers key on it: typed back to an old value, retired answers would return.
+    readonly_fields = ("knowledge_version",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Collection]:
+        return super().get_queryset(request).filter(pk__in=collections_managed_by(request.user))
+
+    def delete_model(self, request: HttpRequest, obj: Collection) -> None:
+        collection_delete(collection=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Collection]) -> None:
+        for collection in queryset:
+            collection_delete(collection=collection)
+
+
+class DocumentMoveForm(forms.ModelForm):
+    """The one thing an admin changes about a document: its collection."""
+
+    class Meta:
+        model = Document
+        fields = ("collection",)
+
+    def clean_collection(self) -> Collection:
+        collection: Collection = self.cleaned_data["collection"]
+        # The name is read-only here, so Django does not check the constraint on its own.
+        taken = (
+            Document.objects.filter(
+                collection=collection, original_name=self.instance.original_name
+            )
+            .exclude(pk=self.instance.pk)
+            .exists()
+        )
+        if taken:
+            raise forms.ValidationError(
+                f"{collection} already has a document named {self.instance.original_name}."
+            )
+        return collection
 
 
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
+    form = DocumentMoveForm
     list_display = (
         "original_name",
         "title",
@@ -34,7 +83,12 @@ class DocumentAdmin(admin.ModelAdmin):
         "updated_at",
     )
     list_filter = ("status", "collection")
-    readonly_fields = (
+    fields = (
+        "collection",
+        "original_name",
+        "title",
+        "file",
+        "uploaded_by",
         "sha256",
         "size",
         "version",
@@ -44,9 +98,21 @@ class DocumentAdmin(admin.ModelAdmin):
         "chunk_count",
         "attempts",
     )
+    readonly_fields = fields[1:]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
+        return super().get_queryset(request).filter(pk__in=documents_managed_by(request.user))
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "collection":
+            kwargs["queryset"] = collections_managed_by(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def save_model(self, request: HttpRequest, obj: Document, form: Any, change: bool) -> None:
+        document_move(document=obj, collection=form.cleaned_data["collection"])
 
     def delete_model(self, request: HttpRequest, obj: Document) -> None:
         document_delete(document=obj)

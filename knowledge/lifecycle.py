@@ -1,8 +1,9 @@
-"""After ingest: delete a document, or ingest stored documents again.
+"""After ingest: move or delete a document, delete a collection, or ingest stored documents again.
 
-Both move the collection's knowledge version on (at once for a delete, when
-the new chunks land for a re-ingest), so no cached answer outlives the text it
-quoted.
+Each moves the knowledge version of every collection it touches on (at once for a move
+or a delete, when the new chunks land for a re-ingest), so no cached answer outlives the
+text it quoted. Every writer goes through here: the Knowledge page, the REST API, the
+commands and the admin (knowledge.admin).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from django.db import transaction
 
 from knowledge import events
 from knowledge.collections import collection_touch
-from knowledge.models import Document, DocumentStatus
+from knowledge.models import Chunk, Collection, Document, DocumentStatus
 from knowledge.tasks import ingest_after_commit
 
 
@@ -32,6 +33,43 @@ def document_delete(*, document: Document) -> None:
             events.publish(message)
 
         transaction.on_commit(_after)
+
+
+def document_move(*, document: Document, collection: Collection) -> Document:
+    """Put a document and its chunks in another collection, in one transaction.
+
+    The chunks carry their collection (the permission filter reads no join), so they
+    move with the document: readers of the old collection lose them at the commit.
+    Both collections' knowledge versions move on, so cached answers quoting it retire.
+    An ingest finishing meanwhile stores its chunks under the row it locks: the new one.
+    """
+    with transaction.atomic():
+        current = Document.objects.select_for_update().get(pk=document.pk)
+        source_id = current.collection_id
+        if source_id != collection.pk:
+            # Open Knowledge pages drop the row, then add it under its new collection.
+            left = events.progress_message(current, status="deleted")
+            current.collection = collection
+            current.save(update_fields=["collection", "updated_at"])
+            Chunk.objects.filter(document=current).update(collection=collection)
+            collection_touch(collection_id=source_id)
+            collection_touch(collection_id=collection.pk)
+            moved = events.progress_message(current)
+
+            def _after() -> None:
+                events.publish(left)
+                events.publish(moved)
+
+            transaction.on_commit(_after)
+    return current
+
+
+def collection_delete(*, collection: Collection) -> None:
+    """Delete a collection with every document in it, their files and their chunks."""
+    with transaction.atomic():
+        for document in Document.objects.filter(collection=collection):
+            document_delete(document=document)
+        collection.delete()
 
 
 def documents_reindex(
