@@ -51,6 +51,8 @@ async def opens(origin: bytes | None, allowed: list[str]) -> bool:
     return bool(connected)
 
 
+# Channels' consumers (its refusal too) tidy database connections: allow them.
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     ("origin", "allowed"),
     [
