@@ -10,6 +10,7 @@ at once (`credentials_changed`), through a channel-layer group per user.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from importlib import import_module
@@ -78,7 +79,17 @@ def credentials_changed(*, user_id: int, session_key: str = "", token_hash: str 
     """
     event = {"type": "credentials.changed", "session_key": session_key, "token_hash": token_hash}
     try:
-        async_to_sync(get_channel_layer().group_send)(user_group(user_id), event)
+        layer = get_channel_layer()
+
+        async def deliver() -> None:
+            await layer.group_send(user_group(user_id), event)
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # the usual case: a view or a command, in a thread of its own
+            async_to_sync(deliver)()
+        else:  # called from code running on an event loop: cannot block it
+            loop.create_task(deliver())
     except Exception:  # noqa: BLE001 - a channel layer that is down must not fail a sign-out
         log.warning("could not notify the open sockets of user %s", user_id, exc_info=True)
 

@@ -3,7 +3,8 @@
 A request that carries `Authorization: Bearer ...` is authenticated by that
 token alone (its cookies are ignored), so it may omit Origin: a token is not
 ambient, so there is no cross-site hijacking to defend against. Every other
-socket is a browser's: its Origin must match ALLOWED_HOSTS and it is
+socket is a browser's: its Origin must be in WEBSOCKET_ALLOWED_ORIGINS (scheme, host
+and port; config.origins) and it is
 authenticated by its session cookie.
 """
 
@@ -13,10 +14,10 @@ from typing import Any
 
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.contrib.auth.models import AnonymousUser
 
 from accounts.services import user_for_token
+from config.origins import websocket_origin_validator
 
 
 def bearer_token(scope: dict[str, Any]) -> str | None:
@@ -42,7 +43,7 @@ class TokenAuthMiddleware:
 
 def websocket_auth_stack(inner: Any) -> Any:
     by_token = TokenAuthMiddleware(inner)
-    by_session = AllowedHostsOriginValidator(AuthMiddlewareStack(inner))
+    by_session = websocket_origin_validator(AuthMiddlewareStack(inner))
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> Any:
         if bearer_token(scope) is not None:

@@ -62,6 +62,13 @@ ABSTAIN_UNKNOWN_SIMILARITY = 0.5
 
 
 @dataclass
+class StartedEvent:
+    """The question is saved in this conversation: a client may show it there already."""
+
+    conversation: int
+
+
+@dataclass
 class TokenEvent:
     text: str
 
@@ -244,8 +251,12 @@ async def answer_question(
     question: str,
     conversation_id: int | None = None,
     save: bool = True,
-) -> AsyncIterator[TokenEvent | DoneEvent]:
-    """Stream the answer to `question` as `user` may be served (OPERATOR: every collection)."""
+    fresh: bool = False,
+) -> AsyncIterator[StartedEvent | TokenEvent | DoneEvent]:
+    """Stream the answer to `question` as `user` may be served (OPERATOR: every collection).
+
+    `fresh`: answer anew rather than from the cache (a reader's "Regenerate").
+    """
     watch = Stopwatch()
     conversation = None
     history: list[tuple[str, str]] = []
@@ -256,6 +267,7 @@ async def answer_question(
                 user=user, conversation_id=conversation_id, question=question
             )
         )
+        yield StartedEvent(conversation=conversation.pk)
     rewrite = followups.standalone(question=question, history=history)
     standalone = rewrite.text
     watch.lap("rewrite")
@@ -280,11 +292,12 @@ async def answer_question(
 
     scope, names = await sync_to_async(_scope_and_names)(user)
     key = cache.answer_key(question=standalone, scope=scope)
-    found = await asyncio.to_thread(cache.answer_get, key=key)
+    found = None if fresh else await asyncio.to_thread(cache.answer_get, key=key)
     if found is None:  # an exact hit needs no embedding
         vector = await asyncio.to_thread(followups.query_vector, rewrite)
         watch.lap("embed")
-        found = await asyncio.to_thread(cache.answer_get_similar, key=key, vector=vector)
+        if not fresh:
+            found = await asyncio.to_thread(cache.answer_get_similar, key=key, vector=vector)
     watch.lap("cache")
     if found is not None:
         cached_sources = [Source.model_validate(source) for source in found.sources]

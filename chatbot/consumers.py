@@ -15,9 +15,10 @@ from pydantic import BaseModel, ValidationError
 
 from accounts import sockets
 from chatbot import limits, protocol
-from chatbot.answering import DoneEvent, answer_question
+from chatbot.answering import DoneEvent, StartedEvent, answer_question
 from chatbot.feedback import feedback_record
 from chatbot.llm import ModelUnavailable
+from config import logs, metrics
 from knowledge.markup import markdown_html
 
 log = logging.getLogger(__name__)
@@ -47,13 +48,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._refuse(CLOSE_TOO_MANY, refusal.code, refusal.message)
             return
         self.counted = True
+        metrics.socket_opened()
         await self.channel_layer.group_add(sockets.user_group(self.user.pk), self.channel_name)
         await self._send(protocol.Hello(user=self.user.get_username()))
 
     async def disconnect(self, code: int) -> None:
-        for task in getattr(self, "running", {}).values():
-            task.cancel()
+        # A running answer is not cancelled: it finishes and is saved, so a reader who
+        # reloads the page mid-answer finds it there (the in-flight limit still counts it).
         if getattr(self, "counted", False):
+            metrics.socket_closed()
             await self.channel_layer.group_discard(
                 sockets.user_group(self.user.pk), self.channel_name
             )
@@ -163,15 +166,27 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._send(protocol.FeedbackSaved(message=message.message))
 
     async def _answer(self, ask: protocol.Ask, ticket: limits.AskTicket) -> None:
+        logs.question_begin(ask.id)  # this task's records and model requests carry it
         buffer: list[str] = []
         last_flush = time.monotonic()
         try:
             # Closed at once when cancelled, so the answer keeps what was streamed.
             async with contextlib.aclosing(
-                answer_question(user=self.user, question=ask.text, conversation_id=ask.conversation)
+                answer_question(
+                    user=self.user,
+                    question=ask.text,
+                    conversation_id=ask.conversation,
+                    fresh=ask.fresh,
+                )
             ) as events:
                 async for event in events:
+                    if isinstance(event, StartedEvent):
+                        await self._send(
+                            protocol.Started(id=ask.id, conversation=event.conversation)
+                        )
+                        continue
                     if isinstance(event, DoneEvent):
+                        metrics.answer_observed(event)
                         if buffer:
                             await self._send(protocol.Token(id=ask.id, text="".join(buffer)))
                         await self._send(
@@ -197,6 +212,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                         buffer.clear()
                         last_flush = time.monotonic()
         except asyncio.CancelledError:
+            metrics.question_cancelled()
             await self._send(
                 protocol.Error(id=ask.id, code="cancelled", message="The answer was cancelled.")
             )
@@ -204,6 +220,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._send(protocol.Error(id=ask.id, code="bad_request", message=str(exc)))
         except ModelUnavailable as exc:
             log.warning("model unavailable: %s", exc)
+            metrics.question_failed()
             await self._send(
                 protocol.Error(
                     id=ask.id,
@@ -213,6 +230,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
         except Exception:
             log.exception("answering failed")
+            metrics.question_failed()
             await self._send(
                 protocol.Error(
                     id=ask.id,

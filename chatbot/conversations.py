@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.utils import timezone
 
 from chatbot.models import Conversation, Message
 
@@ -74,5 +79,47 @@ def answer_save(
     return reply
 
 
-def conversations_for_user(*, user, limit: int = 30) -> list[Conversation]:
-    return list(Conversation.objects.filter(user=user)[:limit])
+def conversations_for_user(*, user, limit: int = 30, search: str = "") -> list[Conversation]:
+    """The user's own conversations, newest first; `search` matches titles and messages."""
+    conversations = Conversation.objects.filter(user=user)
+    if search.strip():
+        words = search.strip()
+        conversations = conversations.filter(
+            Q(title__icontains=words) | Q(messages__text__icontains=words)
+        ).distinct()
+    return list(conversations[:limit])
+
+
+def conversation_get(*, user, pk: int) -> Conversation:
+    """The user's own conversation; anyone else's does not exist for them."""
+    conversation = Conversation.objects.filter(pk=pk, user=user).first()
+    if conversation is None:
+        raise Conversation.DoesNotExist("No such conversation.")
+    return conversation
+
+
+def conversation_rename(*, user, pk: int, title: str) -> Conversation:
+    conversation = conversation_get(user=user, pk=pk)
+    conversation.title = " ".join(title.split())[:200] or conversation.title
+    conversation.save(update_fields=["title"])  # renaming does not move it up the list
+    return conversation
+
+
+def conversation_delete(*, user, pk: int) -> None:
+    """Delete the conversation, its messages and their feedback. Cached answers stay: they
+    are shared with everyone of the same scope and never hold what this person typed."""
+    conversation_get(user=user, pk=pk).delete()
+
+
+def messages_after(*, conversation: Conversation, message_id: int) -> list[Message]:
+    return list(conversation.messages.filter(pk__gt=message_id))
+
+
+def answer_pending(*, conversation: Conversation) -> Message | None:
+    """The question still being answered (no answer after it yet), if the last message is one."""
+    last = conversation.messages.order_by("-created_at", "-id").first()
+    if last is None or last.role != Message.Role.USER:
+        return None
+    # A question older than the longest answer can take lost its answer (a crashed process).
+    cutoff = timezone.now() - timedelta(seconds=settings.LLM_TIMEOUT + 60)
+    return last if last.created_at >= cutoff else None

@@ -29,6 +29,8 @@ class Ask(_Message):
     id: str = Field(min_length=1, max_length=64)
     text: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     conversation: int | None = None
+    # Regenerate: answer anew instead of from the answer cache (the new answer is kept).
+    fresh: bool = False
 
 
 class Cancel(_Message):
@@ -94,6 +96,14 @@ class Usage(_Message):
     answer_tokens: int
 
 
+class Started(_Message):
+    """The question is saved in `conversation`; its tokens follow."""
+
+    type: Literal["started"] = "started"
+    id: str
+    conversation: int
+
+
 class Token(_Message):
     type: Literal["token"] = "token"
     id: str
@@ -140,7 +150,7 @@ class Error(_Message):
 
 
 ServerMessage = Annotated[
-    Hello | Pong | Token | Done | FeedbackSaved | Error, Field(discriminator="type")
+    Hello | Pong | Started | Token | Done | FeedbackSaved | Error, Field(discriminator="type")
 ]
 server_message = TypeAdapter(ServerMessage)
 

@@ -4,29 +4,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import is_staff_member
 from chatbot import cache, frequent
-from chatbot.conversations import conversations_for_user
-from chatbot.models import Conversation
-
-
-@login_required
-def chat(request: HttpRequest, conversation_id: int | None = None) -> HttpResponse:
-    conversation = None
-    if conversation_id is not None:
-        conversation = get_object_or_404(Conversation, pk=conversation_id, user=request.user)
-    return render(
-        request,
-        "chatbot/chat.html",
-        {
-            "conversation": conversation,
-            "conversation_messages": list(conversation.messages.all()) if conversation else [],
-            "conversations": conversations_for_user(user=request.user),
-        },
-    )
 
 
 def _staff_only(request: HttpRequest) -> None:

@@ -4,7 +4,7 @@ An HTTP request body over its limit is refused with 413 before Django reads it
 (config.limits); in production the reverse proxy refuses it first (deploy/).
 
 Websockets carry cookies, so a browser's socket must come from one of our own
-pages (Origin checked against ALLOWED_HOSTS). Bots authenticate with a bearer
+pages (Origin checked against WEBSOCKET_ALLOWED_ORIGINS). Bots authenticate with a bearer
 token and may omit Origin; see accounts.websocket.
 
 Importing this module starts nothing (tests import it to drive the consumers).

@@ -15,7 +15,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from chatbot.answering import answer_question
+from chatbot.answering import StartedEvent, answer_question
 from chatbot.models import Message, Outcome
 from knowledge import embeddings
 from tests.support import ws
@@ -149,6 +149,8 @@ async def test_an_answer_stopped_after_its_evidence_keeps_what_was_streamed(dave
     question = "How many paid vacation days do interns earn?"
     events = answer_question(user=dave, question=question)
 
+    started = await anext(events)  # the question is saved
+    assert isinstance(started, StartedEvent)
     evidence = await anext(events)  # the document's own words, before the model is asked
     await events.aclose()  # the reader stops, or the socket goes
 

@@ -84,6 +84,8 @@ async def test_a_model_worker_killed_mid_answer_leaves_the_evidence_and_the_next
     # the answer is held at the model, after the evidence went out.
     worker.send_signal(signal.SIGSTOP)
     await communicator.send_json_to({"type": "ask", "id": "q1", "text": QUESTION})
+    started = await ws.receive(communicator, timeout=120, started=True)
+    assert started["type"] == "started"  # the question is saved in its conversation
     evidence = await ws.receive(communicator, timeout=120)
     assert evidence["type"] == "token" and evidence["text"].startswith("> Interns earn 2")
 

@@ -26,6 +26,7 @@ def live_url(transactional_db) -> Iterator[str]:
         **os.environ,
         "DOCENT_DB_NAME": settings.DATABASES["default"]["NAME"],
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "PORT": str(port),  # the page's websocket origin, http://127.0.0.1:PORT, is allowed
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],

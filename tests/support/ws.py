@@ -37,13 +37,18 @@ async def connect(headers: list[tuple[bytes, bytes]]) -> WebsocketCommunicator:
     return communicator
 
 
-async def receive(communicator: WebsocketCommunicator, timeout: float = 120) -> dict[str, Any]:
-    message = await communicator.receive_json_from(timeout=timeout)
-    # Strict: every message the server sends must match the documented schema, both the
-    # pydantic models and the JSON Schema published for bot authors.
-    protocol.server_message.validate_python(message, strict=True)
-    published("ServerMessage").validate(message)
-    return message
+async def receive(
+    communicator: WebsocketCommunicator, timeout: float = 120, *, started: bool = False
+) -> dict[str, Any]:
+    """The next message; a `started` (the question is saved) is skipped unless asked for."""
+    while True:
+        message = await communicator.receive_json_from(timeout=timeout)
+        # Strict: every message the server sends must match the documented schema, both the
+        # pydantic models and the JSON Schema published for bot authors.
+        protocol.server_message.validate_python(message, strict=True)
+        published("ServerMessage").validate(message)
+        if message["type"] != "started" or started:
+            return message
 
 
 async def ask(

@@ -69,11 +69,23 @@ class Command(BaseCommand):
         from llama_cpp.server.app import create_app
         from llama_cpp.server.settings import ModelSettings, ServerSettings
 
+        loopback = host in ("127.0.0.1", "localhost", "::1")
+        if not loopback and not settings.LLM_API_KEY:
+            raise CommandError(
+                f"The model worker listens on {host} only with a key: set LLM_API_KEY "
+                "(or LLM_API_KEY_FILE), the key the web process and workers send."
+            )
         path = Path(model) if model else fast_copy(bundled_model_path())
         if not path.exists():
             raise CommandError(f"No model file at {path}")
         app = create_app(
-            server_settings=ServerSettings(host=host, port=port, interrupt_requests=False),
+            server_settings=ServerSettings(
+                host=host,
+                port=port,
+                interrupt_requests=False,
+                # On loopback (the embedded worker) no key: its health check sends none.
+                api_key=None if loopback else settings.LLM_API_KEY,
+            ),
             model_settings=[
                 ModelSettings(
                     model=str(path),

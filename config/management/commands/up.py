@@ -113,6 +113,8 @@ class Command(BaseCommand):
                 embedded.wait_for_llm_worker(llm)
             elif not settings.LLM_BASE_URL:
                 embedded.ensure_llm_worker()  # one started earlier may still be loading
+            # The web process's default WEBSOCKET_ALLOWED_ORIGINS name the port it serves on.
+            os.environ["PORT"] = str(port)
             web = _start(daphne(host, port))
             children.append(("web", web))
             # Announce only what answers; the first request also warms the web process up.
