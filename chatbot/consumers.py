@@ -19,7 +19,6 @@ from chatbot.answering import DoneEvent, StartedEvent, answer_question
 from chatbot.feedback import feedback_record
 from chatbot.llm import ModelUnavailable
 from config import logs, metrics
-from config import logs, metrics
 from knowledge.markup import markdown_html
 
 log = logging.getLogger(__name__)
@@ -50,7 +49,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.counted = True
         metrics.socket_opened()
-        metrics.socket_opened()
         await self.channel_layer.group_add(sockets.user_group(self.user.pk), self.channel_name)
         await self._send(protocol.Hello(user=self.user.get_username()))
 
@@ -58,7 +56,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # A running answer is not cancelled: it finishes and is saved, so a reader who
         # reloads the page mid-answer finds it there (the in-flight limit still counts it).
         if getattr(self, "counted", False):
-            metrics.socket_closed()
             metrics.socket_closed()
             await self.channel_layer.group_discard(
                 sockets.user_group(self.user.pk), self.channel_name
@@ -170,7 +167,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _answer(self, ask: protocol.Ask, ticket: limits.AskTicket) -> None:
         logs.question_begin(ask.id)  # this task's records and model requests carry it
-        logs.question_begin(ask.id)  # this task's records and model requests carry it
         buffer: list[str] = []
         last_flush = time.monotonic()
         try:
@@ -190,7 +186,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
                         )
                         continue
                     if isinstance(event, DoneEvent):
-                        metrics.answer_observed(event)
                         metrics.answer_observed(event)
                         if buffer:
                             await self._send(protocol.Token(id=ask.id, text="".join(buffer)))
@@ -218,7 +213,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
                         last_flush = time.monotonic()
         except asyncio.CancelledError:
             metrics.question_cancelled()
-            metrics.question_cancelled()
             await self._send(
                 protocol.Error(id=ask.id, code="cancelled", message="The answer was cancelled.")
             )
@@ -226,7 +220,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._send(protocol.Error(id=ask.id, code="bad_request", message=str(exc)))
         except ModelUnavailable as exc:
             log.warning("model unavailable: %s", exc)
-            metrics.question_failed()
             metrics.question_failed()
             await self._send(
                 protocol.Error(
@@ -237,7 +230,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
         except Exception:
             log.exception("answering failed")
-            metrics.question_failed()
             metrics.question_failed()
             await self._send(
                 protocol.Error(
