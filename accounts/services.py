@@ -97,6 +97,17 @@ def token_revoke(*, name_or_prefix: str, username: str | None = None) -> list[Ap
     return found
 
 
+def tokens_of(*, user: User) -> list[ApiToken]:
+    """A person's own tokens, newest first (the API tokens page)."""
+    return list(ApiToken.objects.filter(user=user).order_by("-created_at"))
+
+
+def token_revoke_own(*, user: User, pk: int) -> bool:
+    """Delete one of `user`'s own tokens (its open sockets close: accounts.signals)."""
+    deleted, _ = ApiToken.objects.filter(user=user, pk=pk).delete()
+    return deleted > 0
+
+
 def user_create(
     *,
     username: str,

@@ -12,6 +12,7 @@ urlpatterns = [
     path("metrics", views.prometheus_metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("account/", include("accounts.urls")),
     path("", include("knowledge.urls")),
     path("", include("chatbot.urls")),
 ]
