@@ -15,12 +15,13 @@ import logging
 from dataclasses import dataclass
 from importlib import import_module
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user
+from django.http import HttpRequest
 
 from accounts.models import User, hash_token
 from accounts.services import user_for_token
@@ -66,7 +67,8 @@ def signed_in_user(credentials: Credentials) -> User | None:
     if not credentials.session_key:
         return None
     store = import_module(settings.SESSION_ENGINE).SessionStore
-    user = get_user(SimpleNamespace(session=store(session_key=credentials.session_key)))
+    request = cast(HttpRequest, SimpleNamespace(session=store(session_key=credentials.session_key)))
+    user = get_user(request)
     return user if isinstance(user, User) and user.is_active else None
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
@@ -252,7 +252,7 @@ async def answer_question(
     conversation_id: int | None = None,
     save: bool = True,
     fresh: bool = False,
-) -> AsyncIterator[StartedEvent | TokenEvent | DoneEvent]:
+) -> AsyncGenerator[StartedEvent | TokenEvent | DoneEvent, None]:
     """Stream the answer to `question` as `user` may be served (OPERATOR: every collection).
 
     `fresh`: answer anew rather than from the cache (a reader's "Regenerate").

@@ -82,7 +82,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             task.cancel()
         await self._refuse(CLOSE_UNAUTHORIZED, "unauthorized", SIGNED_OUT)
 
-    async def _refuse(self, close_code: int, code: str, message: str) -> None:
+    async def _refuse(self, close_code: int, code: protocol.ErrorCode, message: str) -> None:
         await self._send(protocol.Error(id=None, code=code, message=message))
         await self.close(code=close_code)
 

@@ -21,6 +21,7 @@ import redis
 from django.conf import settings
 
 from chatbot.answer_cache.store import client
+from chatbot.protocol import ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ WINDOW_SECONDS = 60
 class Refusal:
     """Why an ask or a socket was refused: a protocol error code and a readable message."""
 
-    code: str
+    code: ErrorCode
     message: str
 
 

@@ -6,7 +6,7 @@ validate every message they receive against ServerMessage, strictly.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -155,13 +155,13 @@ ServerMessage = Annotated[
 server_message = TypeAdapter(ServerMessage)
 
 
-def json_schema() -> dict:
+def json_schema() -> dict[str, Any]:
     """Both directions as one JSON Schema document (docs/protocol.schema.json).
 
     Every message shape is a definition of its own; `ClientMessage` and `ServerMessage`
     are the unions a frame must match, by direction.
     """
-    definitions: dict = {}
+    definitions: dict[str, Any] = {}
     unions = {}
     for name, adapter in (("ClientMessage", client_message), ("ServerMessage", server_message)):
         schema = adapter.json_schema(ref_template="#/$defs/{model}")

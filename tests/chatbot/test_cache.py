@@ -93,7 +93,7 @@ def ask(user, question: str, *, save: bool = False, conversation: int | None = N
         ):
             if isinstance(event, TokenEvent):
                 text.append(event.text)
-            else:
+            elif isinstance(event, DoneEvent):
                 done = event
         assert done is not None
         return "".join(text), done

@@ -15,7 +15,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from chatbot.answering import StartedEvent, answer_question
+from chatbot.answering import StartedEvent, TokenEvent, answer_question
 from chatbot.models import Message, Outcome
 from knowledge import embeddings
 from tests.support import ws
@@ -135,9 +135,7 @@ async def test_a_cancelled_question_is_kept_in_its_conversation(client, dave) ->
     # written in a thread the cancel does not stop; wait for it rather than race it.)
     asked: list = []
     for _ in range(50):
-        asked = await sync_to_async(list)(
-            Message.objects.filter(conversation__user=dave).values_list("role", "text")
-        )
+        asked = await sync_to_async(_messages_of)(dave, "role", "text")
         if asked:
             break
         await asyncio.sleep(0.1)
@@ -154,8 +152,11 @@ async def test_an_answer_stopped_after_its_evidence_keeps_what_was_streamed(dave
     evidence = await anext(events)  # the document's own words, before the model is asked
     await events.aclose()  # the reader stops, or the socket goes
 
-    kept = await sync_to_async(list)(
-        Message.objects.filter(conversation__user=dave).values_list("role", "text", "outcome")
-    )
+    kept = await sync_to_async(_messages_of)(dave, "role", "text", "outcome")
+    assert isinstance(evidence, TokenEvent)
     assert kept == [("user", question, ""), ("assistant", evidence.text, Outcome.CANCELLED)]
     assert evidence.text.startswith("> Interns earn 2 paid vacation days")
+
+
+def _messages_of(user, *fields: str) -> list[tuple]:
+    return list(Message.objects.filter(conversation__user=user).values_list(*fields))

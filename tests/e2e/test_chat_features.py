@@ -57,9 +57,8 @@ def test_a_reader_rates_an_answer_down_with_a_comment_and_copies_it(
 
     rated = Feedback.objects.get()
     assert (rated.rating, rated.comment) == ("down", "It should mention part-time staff.")
-    assert rated.message.conversation.user == dave and QUESTION in str(
-        rated.message.conversation.messages.first().text
-    )
+    asked = rated.message.conversation.messages.filter(role=Message.Role.USER).get()
+    assert (rated.message.conversation.user, asked.text) == (dave, QUESTION)
     # Still pressed after a reload: the page shows the reader's own rating.
     page.reload()
     expect(
@@ -101,7 +100,9 @@ def test_conversations_appear_live_and_can_be_renamed_searched_and_deleted(
 def model_frozen() -> Iterator[None]:
     """The suite's model worker stops answering (SIGSTOP) until the block ends: an answer
     is held in flight after its evidence, however fast the model is."""
-    pid = embedded._llm_info()["pid"]
+    worker = embedded._llm_info()
+    assert worker is not None, "the suite's model worker is not running"
+    pid = worker["pid"]
     os.kill(pid, signal.SIGSTOP)
     try:
         yield
