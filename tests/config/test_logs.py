@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
 import sys
 import threading
 import uuid
@@ -12,10 +14,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings as django_settings
 
 from config import logs
 from tests.support import ws
 from tests.support.corpus import HANDBOOK_VACATION, ingest_text
+
+ROOT = django_settings.BASE_DIR
 
 
 def record(message: str, *args: object, **extra: object) -> logging.LogRecord:
@@ -59,6 +64,23 @@ def test_text_lines_keep_their_message_and_name_the_question() -> None:
     assert formatter.format(record("cache unavailable", question_id="3f2a")) == (
         "cache unavailable [question 3f2a]"
     )
+
+
+def test_log_format_json_makes_the_console_write_json_lines() -> None:
+    """The settings wire it: a process started with LOG_FORMAT=json logs JSON on stderr."""
+    script = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('docent.check').warning('disk at %d%%', 91)"
+    )
+    env = {**os.environ, "LOG_FORMAT": "json", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    finished = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    [line] = [x for x in finished.stderr.splitlines() if "docent.check" in x]
+    entry = json.loads(line)
+    assert (entry["level"], entry["message"]) == ("WARNING", "disk at 91%")
 
 
 def test_text_of_questions_and_documents_is_kept_out_unless_asked_for(settings) -> None:
