@@ -13,6 +13,7 @@ they hold no answering logic of their own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -25,7 +26,16 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts.readers import Operator
-from chatbot import agreement, cache, conversations, evidence, followups, frequent, protocol
+from chatbot import (
+    agreement,
+    cache,
+    conversations,
+    evidence,
+    followups,
+    frequent,
+    model_queue,
+    protocol,
+)
 from chatbot.citations import explicit_citations, without_citations
 from chatbot.llm import ModelUnavailable, Usage, stream_chat
 from chatbot.models import Outcome
@@ -176,8 +186,64 @@ class ModelPart:
     usage: Usage | None = None  # set once the model is asked
 
 
+@dataclass
+class QueuedEvent:
+    """The question waits for a model backend; `position` 1 is served next."""
+
+    position: int
+
+
 async def model_sentences(
-    *, question: str, hits: list[Hit], shown: list[evidence.Evidence], part: ModelPart
+    *,
+    question: str,
+    hits: list[Hit],
+    shown: list[evidence.Evidence],
+    part: ModelPart,
+    person: str,
+) -> AsyncIterator[str | QueuedEvent]:
+    """The model's checked sentences, from the first backend free for this person.
+
+    Waits in the fair line (chatbot.model_queue), passing on its place. A backend that
+    fails before anything of its answer was sent is paused and the question goes to
+    another; once every backend failed, ModelUnavailable (the evidence stands alone).
+    """
+    queue = model_queue.model_queue()
+    tried: set[str] = set()
+    while True:
+        lease: model_queue.Lease | None = None
+        try:
+            # Closed with this generator: a question stopped while waiting leaves the line.
+            async with contextlib.aclosing(
+                model_queue.lease(queue, person=person, excluded=frozenset(tried))
+            ) as steps:
+                async for step in steps:
+                    if isinstance(step, int):
+                        yield QueuedEvent(step)
+                    else:
+                        lease = step
+        except model_queue.NoBackend as exc:
+            raise ModelUnavailable(str(exc)) from exc
+        assert lease is not None
+        sent = False
+        try:
+            async for sentence in _sentences(
+                url=lease.url, question=question, hits=hits, shown=shown, part=part
+            ):
+                sent = True
+                yield sentence
+            return
+        except ModelUnavailable:
+            lease.failed = True
+            tried.add(lease.url)
+            if sent:
+                raise  # half an answer is not asked again elsewhere: it would not join up
+            log.warning("model backend failed; trying another")
+        finally:
+            queue.release(lease)
+
+
+async def _sentences(
+    *, url: str, question: str, hits: list[Hit], shown: list[evidence.Evidence], part: ModelPart
 ) -> AsyncIterator[str]:
     """The model's sentences that agree with what it was given, each checked before it is sent.
 
@@ -186,11 +252,11 @@ async def model_sentences(
     passages it cites (or all of them) and the stream ends at the first that fails.
     """
     chosen = shown[0]
+    part.usage = Usage()
     if compact():
         passage = hits[chosen.passage - 1]
         messages = evidence_messages(question=question, hit=passage)
-        part.usage = Usage()
-        stream = stream_chat(messages, stop=stop_sequences(), usage=part.usage)
+        stream = stream_chat(messages, stop=stop_sequences(), usage=part.usage, url=url)
         line = "".join([piece async for piece in stream])
         line = agreement.tidy(line)
         sections = [(chosen.heading, chosen.text)]
@@ -204,8 +270,7 @@ async def model_sentences(
         return
     messages = full_messages(question=question, hits=hits)
     buffer = ""
-    part.usage = Usage()
-    async for piece in stream_chat(messages, stop=stop_sequences(), usage=part.usage):
+    async for piece in stream_chat(messages, stop=stop_sequences(), usage=part.usage, url=url):
         buffer += piece
         *ready, buffer = agreement.split_sentences(buffer)
         for sentence in ready:
@@ -252,7 +317,7 @@ async def answer_question(
     conversation_id: int | None = None,
     save: bool = True,
     fresh: bool = False,
-) -> AsyncGenerator[StartedEvent | TokenEvent | DoneEvent, None]:
+) -> AsyncGenerator[StartedEvent | QueuedEvent | TokenEvent | DoneEvent, None]:
     """Stream the answer to `question` as `user` may be served (OPERATOR: every collection).
 
     `fresh`: answer anew rather than from the cache (a reader's "Regenerate").
@@ -350,8 +415,15 @@ async def answer_question(
             part = ModelPart()
             try:
                 async for sentence in model_sentences(
-                    question=standalone, hits=hits, shown=shown, part=part
+                    question=standalone,
+                    hits=hits,
+                    shown=shown,
+                    part=part,
+                    person=_person(user),
                 ):
+                    if isinstance(sentence, QueuedEvent):
+                        yield sentence
+                        continue
                     piece = ("\n\n" if len(streamed) == 1 else " ") + sentence
                     streamed.append(piece)
                     yield TokenEvent(piece)
@@ -399,6 +471,11 @@ async def answer_question(
         message=message,
         usage=protocol.Usage(**asdict(part.usage)) if part.usage else None,
     )
+
+
+def _person(user: Reader) -> str:
+    """Whose turn it is in the model's line (fair by person, chatbot.model_queue)."""
+    return "operator" if isinstance(user, Operator) else f"user:{user.pk}"
 
 
 def _scope_and_names(user: Reader) -> tuple[ReaderScope, list[str]]:

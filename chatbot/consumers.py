@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from accounts import sockets
 from chatbot import limits, protocol
-from chatbot.answering import DoneEvent, StartedEvent, answer_question
+from chatbot.answering import DoneEvent, QueuedEvent, StartedEvent, answer_question
 from chatbot.feedback import feedback_record
 from chatbot.llm import ModelUnavailable
 from config import logs, metrics
@@ -180,6 +180,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 )
             ) as events:
                 async for event in events:
+                    if isinstance(event, QueuedEvent):
+                        await self._send(protocol.Queued(id=ask.id, position=event.position))
+                        continue
                     if isinstance(event, StartedEvent):
                         await self._send(
                             protocol.Started(id=ask.id, conversation=event.conversation)

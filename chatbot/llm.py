@@ -58,9 +58,13 @@ async def stream_chat(
     max_tokens: int | None = None,
     stop: list[str] | None = None,
     usage: Usage | None = None,
+    url: str | None = None,
 ) -> AsyncIterator[str]:
-    """Yield the answer's text as the model produces it, counting into `usage` if given."""
-    url = base_url()
+    """Yield the answer's text as the model produces it, counting into `usage` if given.
+
+    `url`: the backend to ask (chatbot.model_queue hands one out); by default the configured one.
+    """
+    url = url or base_url()
     payload = {
         "model": settings.LLM_MODEL_NAME,
         "messages": messages,

@@ -104,6 +104,14 @@ class Started(_Message):
     conversation: int
 
 
+class Queued(_Message):
+    """The question waits for the model; `position` 1 is answered next. Sent on each change."""
+
+    type: Literal["queued"] = "queued"
+    id: str
+    position: int
+
+
 class Token(_Message):
     type: Literal["token"] = "token"
     id: str
@@ -150,7 +158,8 @@ class Error(_Message):
 
 
 ServerMessage = Annotated[
-    Hello | Pong | Started | Token | Done | FeedbackSaved | Error, Field(discriminator="type")
+    Hello | Pong | Started | Queued | Token | Done | FeedbackSaved | Error,
+    Field(discriminator="type"),
 ]
 server_message = TypeAdapter(ServerMessage)
 

@@ -168,6 +168,9 @@ LLM_CONTEXT_TOKENS = env_int("LLM_CONTEXT_TOKENS", 2048)
 LLM_MAX_ANSWER_TOKENS = env_int("LLM_MAX_ANSWER_TOKENS", 256)
 LLM_THREADS = env_int("LLM_THREADS", max(1, (os.cpu_count() or 2)))
 LLM_TIMEOUT = env_float("LLM_TIMEOUT", 300)
+# Questions one backend answers at once (llama-server --parallel N, vLLM: more); the rest wait
+# in a line that is fair across people (chatbot.model_queue). LLM_BASE_URL may list several.
+LLM_SLOTS = env_int("LLM_SLOTS", 1)
 # "compact" suits the bundled 135M model; "full" (untrusted-passage rules, [n] citations)
 # suits any capable model, and is the default as soon as another model is configured.
 LLM_PROMPT = env_str("LLM_PROMPT", "full" if (LLM_BASE_URL or LLM_MODEL_PATH) else "compact")

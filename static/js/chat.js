@@ -170,10 +170,16 @@
         history.replaceState(null, "", "/c/" + conversation + "/");
         refreshSidebar();
       }
+    } else if (message.type === "queued") {
+      setStatus(message.position === 1
+        ? "Waiting for the model: your question is next."
+        : "Waiting for the model: " + (message.position - 1) + " question(s) before yours.");
     } else if (message.type === "token") {
+      if (status.textContent.startsWith("Waiting for the model")) setStatus("");
       current.body.textContent += message.text;
       current.item.scrollIntoView({ block: "end" });
     } else if (message.type === "done") {
+      if (status.textContent.startsWith("Waiting for the model")) setStatus("");
       showAnswer(current.body, message);
       renderSources(current.item, message.sources, message.cached);
       renderActions(current.item, message);
