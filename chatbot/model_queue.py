@@ -24,8 +24,11 @@ import weakref
 from collections import deque
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from django.conf import settings
+
+from config import metrics
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,7 @@ class _Waiter:
     future: asyncio.Future[Backend] = field(default_factory=asyncio.Future)
     excluded: frozenset[str] = frozenset()
     told: int = 0
+    since: float = field(default_factory=time.monotonic)
 
 
 class NoBackend(Exception):
@@ -118,7 +122,7 @@ class ModelQueue:
             backend.failures += 1
             pause = min(BACKOFF_SECONDS * 2 ** (backend.failures - 1), BACKOFF_MAX_SECONDS)
             backend.down_until = time.monotonic() + pause
-            log.warning("model backend %s failed; paused for %.0f s", backend.url, pause)
+            log.warning("model backend %s failed; paused for %.0f s", _address(backend.url), pause)
         else:
             backend.failures = 0
         self._dispatch()
@@ -150,10 +154,15 @@ class ModelQueue:
                     del self._waiting[person]
                 backend.busy += 1
                 waiter.future.set_result(backend)
+                metrics.model_queue_waited(now - waiter.since)
                 self._served[person] = next(self._clock)
                 served = True
                 break
         self._forget_old_turns()
+        metrics.model_queue_seen(
+            waiting=self.waiting(),
+            backends=[(_address(b.url), b.busy, now >= b.down_until) for b in self.backends],
+        )
         self._tell_positions()
         self._wake_when_a_backend_returns(now)
 
@@ -189,6 +198,12 @@ class ModelQueue:
                 self._dispatch()
 
             self._timer = loop.call_later(min(paused) - now + 0.01, wake)
+
+
+def _address(url: str) -> str:
+    """host:port of a backend, for metrics and logs (never its path or credentials)."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
 @dataclass

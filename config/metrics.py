@@ -95,6 +95,29 @@ SOCKETS = Gauge(
     "Chat websockets open and signed in.",
     multiprocess_mode="livesum",
 )
+# The fair line in front of the model backends (chatbot.model_queue).
+MODEL_WAITING = Gauge(
+    "docent_model_queue_waiting",
+    "Questions waiting for a model backend slot.",
+    multiprocess_mode="livesum",
+)
+MODEL_WAIT = Histogram(
+    "docent_model_queue_wait_seconds",
+    "How long a question waited in line for a model backend.",
+    buckets=_ANSWER_BUCKETS,
+)
+BACKEND_BUSY = Gauge(
+    "docent_model_backend_busy",
+    "Questions a model backend is answering now (host:port; 0 = idle).",
+    ["backend"],
+    multiprocess_mode="livesum",
+)
+BACKEND_UP = Gauge(
+    "docent_model_backend_up",
+    "1 while a model backend takes questions, 0 while it is paused after a failure.",
+    ["backend"],
+    multiprocess_mode="liveall",
+)
 
 
 class Done(Protocol):
@@ -142,6 +165,18 @@ def question_failed() -> None:
 def question_cancelled() -> None:
     """The reader stopped the answer or closed the socket before it was done."""
     QUESTIONS.labels(outcome="cancelled").inc()
+
+
+def model_queue_seen(*, waiting: int, backends: list[tuple[str, int, bool]]) -> None:
+    """The line's state: questions waiting, and each backend's (host:port, busy, up)."""
+    MODEL_WAITING.set(waiting)
+    for backend, busy, up in backends:
+        BACKEND_BUSY.labels(backend=backend).set(busy)
+        BACKEND_UP.labels(backend=backend).set(1 if up else 0)
+
+
+def model_queue_waited(seconds: float) -> None:
+    MODEL_WAIT.observe(seconds)
 
 
 def socket_opened() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from prometheus_client import REGISTRY
 
 from chatbot import model_queue
 from chatbot.model_queue import Backend, ModelQueue, NoBackend
@@ -43,6 +44,9 @@ async def test_one_persons_many_questions_do_not_starve_anothers_one() -> None:
 
     assert first.task.done() and first.places == []  # never waited, never told a place
     assert [a.place for a in ann] + [bob.place] == [2, 3, 4, 1]
+    # What /metrics shows of the line: four waiting, the backend busy with one.
+    assert REGISTRY.get_sample_value("docent_model_queue_waiting") == 4
+    assert REGISTRY.get_sample_value("docent_model_backend_busy", {"backend": "a"}) == 1
 
     queue.release(first.task.result())
     await settle()
