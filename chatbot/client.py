@@ -82,10 +82,13 @@ class ChatClient:
     async def ask(self, text: str) -> dict[str, Any] | None:
         """Stream one answer to `write`; the `done` message, or None when it failed."""
         ask_id = uuid.uuid4().hex[:12]
+        ask = {"type": "ask", "id": ask_id, "text": text, "conversation": self.conversation}
         try:
-            await self._send(
-                {"type": "ask", "id": ask_id, "text": text, "conversation": self.conversation}
-            )
+            await self._send(ask)
+        except websockets.ConnectionClosed:  # closed while idle (a server restart): open again
+            await self.open()
+            await self._send(ask)
+        try:
             while True:
                 message = await self._receive()
                 if message.get("id") not in (ask_id, None):

@@ -7,7 +7,9 @@ import contextlib
 import json
 import logging
 import time
+from typing import Any
 
+import redis
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import PermissionDenied
@@ -29,9 +31,21 @@ FLUSH_SECONDS = 0.05
 # Close codes in the 4000 range mirror HTTP statuses (docs/protocol.md).
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_MANY = 4429
+# The channel layer (Redis) went away: "service restart", a client should connect again.
+CLOSE_RESTART = 1012
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Redis restarting breaks the channel layer this socket listens on: close it as a
+        service restart (the browser and the reference client connect again) instead of
+        failing as an error; an answer already running goes on and is saved."""
+        try:
+            await super().__call__(scope, receive, send)
+        except redis.ConnectionError:
+            log.warning("channel layer unreachable; closing the socket for a reconnect")
+            await send({"type": "websocket.close", "code": CLOSE_RESTART})
+
     async def connect(self) -> None:
         self.user = self.scope.get("user")
         self.running: dict[str, asyncio.Task] = {}
