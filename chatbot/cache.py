@@ -38,6 +38,7 @@ from chatbot import frequent
 from chatbot.answer_cache import guard, store
 from chatbot.answer_cache.keys import PREFIX, CacheKey, answer_key, normalise
 from chatbot.answer_cache.store import client
+from config.logs import content
 
 __all__ = [
     "PREFIX",
@@ -171,7 +172,7 @@ def answer_set(
     """
     refusal = keep_refusal(answer=answer, sources=sources, cacheable=cacheable, checked=checked)
     if refusal is not None:
-        log.debug("answer not cached (%s): %s", refusal, key.question)
+        log.debug("answer not cached (%s): %s", refusal, content(key.question))
         return None
     data = {
         "question": key.question,
@@ -186,7 +187,7 @@ def answer_set(
     }
     try:
         if store.answer_was_retired(entry_id=key.entry_id, answer=answer):
-            log.info("answer not cached (%s): %s", NotKept.RETIRED, key.question)
+            log.info("answer not cached (%s): %s", NotKept.RETIRED, content(key.question))
             return None
         store.entry_write(
             entry_id=key.entry_id,

@@ -19,6 +19,7 @@ from accounts.cli import reader_from_option
 from accounts.readers import Reader
 from chatbot.answering import DoneEvent, TokenEvent, answer_question
 from config import embedded
+from config.logs import content
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class Command(BaseCommand):
             try:
                 streamed, done = await self._run(reader, question, stream=not as_json)
             except Exception as exc:  # noqa: BLE001 - one bad question must not lose the rest
-                log.exception("answering %r failed", question)
+                log.exception("answering a question failed: %s", content(question))
                 failed += 1
                 message = f"{type(exc).__name__}: {exc}"
                 if as_json:
