@@ -307,6 +307,43 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Single sign-on: OpenID Connect (accounts.oidc, docs/configuration.md#single-sign-on) ----
+# On when OIDC_CLIENT_ID is set. Endpoints come from OIDC_ISSUER's discovery document, read at
+# the first sign-in (not here), unless each is given. mozilla-django-oidc reads the OIDC_* names.
+LOCAL_LOGIN = env_bool("LOCAL_LOGIN", True)  # false: no password form, no password backend
+OIDC_RP_CLIENT_ID = env_str("OIDC_CLIENT_ID", "")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = env_secret("OIDC_CLIENT_SECRET", "")
+OIDC_ISSUER = env_str("OIDC_ISSUER", "").rstrip("/")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_USERINFO_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_JWKS_ENDPOINT", "")
+OIDC_RP_SCOPES = env_str("OIDC_SCOPES", "openid profile email groups")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_SIGN_ALGO", "RS256")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = env_float("OIDC_TIMEOUT", 10)
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "single sign-on")
+OIDC_USERNAME_CLAIM = env_str("OIDC_USERNAME_CLAIM", "preferred_username")
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+OIDC_GROUPS_MANAGED = env_list("OIDC_GROUPS_MANAGED", ["*"])  # names or patterns ("docent-*")
+OIDC_STAFF_GROUP = env_str("OIDC_STAFF_GROUP", "")  # "": staff is set in Docent, never by a claim
+OIDC_AUTHENTICATE_CLASS = "accounts.oidc.SignInStart"
+OIDC_CALLBACK_CLASS = "accounts.oidc.SignInCallback"
+if OIDC_ENABLED:
+    if not OIDC_RP_CLIENT_SECRET:
+        raise ImproperlyConfigured("OIDC_CLIENT_ID is set: set OIDC_CLIENT_SECRET (or _FILE) too")
+    _endpoints = [OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_USER_ENDPOINT]
+    if not OIDC_RP_SIGN_ALGO.startswith("HS"):  # signed with the provider's key: JWKS needed
+        _endpoints.append(OIDC_OP_JWKS_ENDPOINT)
+    if not OIDC_ISSUER and not all(_endpoints):
+        raise ImproperlyConfigured("Single sign-on needs OIDC_ISSUER, or every OIDC_*_ENDPOINT")
+    AUTHENTICATION_BACKENDS.append("accounts.oidc.DirectoryBackend")
+if not LOCAL_LOGIN:
+    if not OIDC_ENABLED:
+        raise ImproperlyConfigured("LOCAL_LOGIN=false leaves no way in: configure OIDC_CLIENT_ID")
+    AUTHENTICATION_BACKENDS.remove("django.contrib.auth.backends.ModelBackend")
+
 # --- API tokens -------------------------------------------------------------------------------
 # A new token expires after this many days (0: never); `manage.py token --days` overrides.
 TOKEN_LIFETIME_DAYS = env_int("TOKEN_LIFETIME_DAYS", 90)

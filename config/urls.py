@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import auth_views
 from config import views
 
 urlpatterns = [
@@ -10,6 +11,11 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("metrics", views.prometheus_metrics, name="metrics"),
+    # Sign-in (accounts.auth_views): passwords unless LOCAL_LOGIN=false; single sign-on under
+    # oidc/ (authenticate/, callback/: the redirect URI to register at the provider).
+    path("accounts/login/", auth_views.SignInView.as_view(), name="login"),
+    path("admin/login/", auth_views.admin_sign_in),
+    path("oidc/", include("mozilla_django_oidc.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/", include("accounts.urls")),
