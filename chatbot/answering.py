@@ -352,11 +352,14 @@ async def answer_question(
             cached=outcome == Outcome.CACHED,
             outcome=outcome,
             cache_entry=cache_entry or "",
+            searched=sorted(scope.collection_ids),
+            question_vector=vector,
         )
         return message.pk
 
     scope, names = await sync_to_async(_scope_and_names)(user)
     key = cache.answer_key(question=standalone, scope=scope)
+    vector: np.ndarray | None = None
     found = None if fresh else await asyncio.to_thread(cache.answer_get, key=key)
     if found is None:  # an exact hit needs no embedding
         vector = await asyncio.to_thread(followups.query_vector, rewrite)
@@ -384,6 +387,7 @@ async def answer_question(
         )
         return
 
+    assert vector is not None  # embedded above: only an exact cache hit skips that
     hits = await retrieve(
         scope=scope,
         question=standalone,

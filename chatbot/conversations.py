@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -63,6 +64,8 @@ def answer_save(
     outcome: str,
     cached: bool = False,
     cache_entry: str = "",
+    searched: list[int] | None = None,
+    question_vector: Any = None,
 ) -> Message:
     reply = Message.objects.create(
         conversation=conversation,
@@ -74,6 +77,8 @@ def answer_save(
         cached=cached,
         outcome=outcome,
         cache_entry=cache_entry,
+        searched=searched or [],
+        question_vector=question_vector,
     )
     conversation.save(update_fields=["updated_at"])
     return reply

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from pgvector.django import VectorField
 
 
 class Conversation(models.Model):
@@ -49,6 +50,10 @@ class Message(models.Model):
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     # The answer-cache entry this answer was served from or kept as: a 👎 retires it.
     cache_entry = models.CharField(max_length=64, blank=True)
+    # For answers: the collections searched (ids) and the stand-alone question's embedding,
+    # so the insight pages can count per collection and group unanswered questions.
+    searched = models.JSONField(default=list, blank=True)
+    question_vector = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -86,6 +86,8 @@ async def test_done_names_the_saved_answer_and_its_usage(client, dave, handbook)
     saved = await sync_to_async(Message.objects.get)(pk=done["message"])
     assert saved.text == done["answer"] and saved.outcome == done["outcome"]
     assert done["outcome"] in ("answered", "evidence")
+    # Kept for the insight pages: what was searched, and the question's embedding.
+    assert saved.searched == [handbook.pk] and saved.question_vector is not None
     # The model was asked (the evidence was found): it produced at least one token.
     assert done["usage"] is not None and done["usage"]["answer_tokens"] > 0
     await communicator.disconnect()
