@@ -1,4 +1,4 @@
-"""The sign-in page: passwords unless LOCAL_LOGIN is off, and the single sign-on button."""
+"""Signing in (passwords unless LOCAL_LOGIN is off, the single sign-on button) and out."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth.views import LoginView
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.views import LoginView, LogoutView
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+
+from accounts import oidc
 
 # What ?sso= on the sign-in page means (accounts.oidc sends people back with it).
 SSO_PROBLEMS = {
@@ -37,6 +39,19 @@ class SignInView(LoginView):
             context["refused"] = "Passwords are switched off here."
             return render(request, "registration/login.html", context, status=403)
         return super().post(request, *args, **kwargs)
+
+
+class SignOutView(LogoutView):
+    """Ends the Docent session; with OIDC_SIGN_OUT_AT_PROVIDER, the provider's one too."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        id_token = request.session.get("oidc_id_token")  # kept only with that setting
+        response = super().post(request, *args, **kwargs)
+        if settings.OIDC_ENABLED and settings.OIDC_SIGN_OUT_AT_PROVIDER and id_token:
+            at_provider = oidc.provider_sign_out_url(request, id_token=id_token)
+            if at_provider:
+                return HttpResponseRedirect(at_provider)
+        return response
 
 
 def admin_sign_in(request: HttpRequest) -> HttpResponse:

@@ -24,6 +24,7 @@ from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.http import urlencode
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import (
@@ -43,6 +44,7 @@ _DISCOVERED = {
     "OIDC_OP_TOKEN_ENDPOINT": "token_endpoint",
     "OIDC_OP_USER_ENDPOINT": "userinfo_endpoint",
     "OIDC_OP_JWKS_ENDPOINT": "jwks_uri",
+    "OIDC_OP_LOGOUT_ENDPOINT": "end_session_endpoint",  # Docent's own: sign-out at the provider
 }
 
 
@@ -252,6 +254,27 @@ class DirectoryBackend(OIDCAuthenticationBackend):
     def update_user(self, user: User, claims: Mapping[str, Any]) -> User:
         user_sync_from_claims(user=user, claims=claims, mapping=GroupMapping.from_settings())
         return user
+
+
+def provider_sign_out_url(request: HttpRequest, *, id_token: str) -> str | None:
+    """Where to end the provider's session too (RP-initiated logout), then come back to sign-in.
+
+    None when the provider publishes no end_session_endpoint or cannot be reached: the
+    Docent session is over either way.
+    """
+    try:
+        endpoint = str(provider_setting("OIDC_OP_LOGOUT_ENDPOINT"))
+    except (ImproperlyConfigured, requests.RequestException) as exc:
+        log.warning("OIDC: cannot sign out at the provider: %s", exc)
+        return None
+    query = urlencode(
+        {
+            "id_token_hint": id_token,
+            "client_id": settings.OIDC_RP_CLIENT_ID,
+            "post_logout_redirect_uri": request.build_absolute_uri(reverse("login")),
+        }
+    )
+    return f"{endpoint}?{query}"
 
 
 def _sign_in_page(problem: str) -> str:

@@ -328,6 +328,11 @@ OIDC_USERNAME_CLAIM = env_str("OIDC_USERNAME_CLAIM", "preferred_username")
 OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
 OIDC_GROUPS_MANAGED = env_list("OIDC_GROUPS_MANAGED", ["*"])  # names or patterns ("docent-*")
 OIDC_STAFF_GROUP = env_str("OIDC_STAFF_GROUP", "")  # "": staff is set in Docent, never by a claim
+# Signing out of Docent signs out of the provider too (its end_session_endpoint), which ends
+# the person's other single sign-on sessions: off unless the company wants that.
+OIDC_SIGN_OUT_AT_PROVIDER = env_bool("OIDC_SIGN_OUT_AT_PROVIDER", False)
+OIDC_OP_LOGOUT_ENDPOINT = env_str("OIDC_END_SESSION_ENDPOINT", "")
+OIDC_STORE_ID_TOKEN = OIDC_SIGN_OUT_AT_PROVIDER  # the id_token_hint that sign-out sends
 OIDC_AUTHENTICATE_CLASS = "accounts.oidc.SignInStart"
 OIDC_CALLBACK_CLASS = "accounts.oidc.SignInCallback"
 if OIDC_ENABLED:

@@ -14,6 +14,7 @@ urlpatterns = [
     # Sign-in (accounts.auth_views): passwords unless LOCAL_LOGIN=false; single sign-on under
     # oidc/ (authenticate/, callback/: the redirect URI to register at the provider).
     path("accounts/login/", auth_views.SignInView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.SignOutView.as_view(), name="logout"),
     path("admin/login/", auth_views.admin_sign_in),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("admin/", admin.site.urls),

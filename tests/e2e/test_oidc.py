@@ -40,11 +40,24 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
 
 
 @pytest.fixture
-def sso_url(transactional_db, provider: Provider, tmp_path) -> Iterator[str]:
+def docent_env() -> dict[str, str]:
+    """More of Docent's environment; a test parametrizes it."""
+    return {}
+
+
+@pytest.fixture
+def sso_url(
+    transactional_db, provider: Provider, tmp_path, docent_env: dict[str, str]
+) -> Iterator[str]:
     """A live Docent whose only way in is the provider (LOCAL_LOGIN=false)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    provider.register_client(CLIENT_ID, secret=CLIENT_SECRET, redirect_uri=f"{url}/oidc/callback/")
+    provider.register_client(
+        CLIENT_ID,
+        secret=CLIENT_SECRET,
+        redirect_uri=f"{url}/oidc/callback/",
+        post_logout_redirect_uri=f"{url}/accounts/login/",
+    )
     secret_file = tmp_path / "oidc-client-secret"
     secret_file.write_text(CLIENT_SECRET + "\n")
     env = {
@@ -57,6 +70,7 @@ def sso_url(transactional_db, provider: Provider, tmp_path) -> Iterator[str]:
         "OIDC_CLIENT_SECRET_FILE": str(secret_file),
         "OIDC_PROVIDER_NAME": "Acme SSO",
         "LOCAL_LOGIN": "false",
+        **docent_env,
     }
     proc = subprocess.Popen(
         [
@@ -218,3 +232,21 @@ def test_a_person_deactivated_in_docent_is_refused_although_the_directory_vouche
 
     expect(page).to_have_url(re.compile(r"/accounts/login/\?sso=failed"))
     expect_no_docent_session(page, sso_url)
+
+
+@pytest.mark.parametrize("docent_env", [{"OIDC_SIGN_OUT_AT_PROVIDER": "true"}])
+def test_signing_out_can_end_the_providers_session_too(
+    provider: Provider, sso_url: str, page: Page
+) -> None:
+    provider.person("olivia", password=PASSWORD, groups=["HR"])
+    start_sign_in(page, sso_url)
+    sign_in_at_provider(page, "olivia", PASSWORD)
+    consent(page)
+    signed_in_as(page, sso_url, "olivia")
+
+    page.get_by_role("button", name="Sign out olivia").click()
+
+    expect(page).to_have_url(f"{sso_url}/accounts/login/")  # back from the provider
+    expect_no_docent_session(page, sso_url)
+    start_sign_in(page, sso_url)
+    sign_in_at_provider(page, "olivia", PASSWORD)  # the provider asks for her password again

@@ -51,9 +51,19 @@ class Provider:
             *([] if active else ["--inactive"]),
         )
 
-    def register_client(self, client_id: str, *, secret: str, redirect_uri: str) -> None:
+    def register_client(
+        self, client_id: str, *, secret: str, redirect_uri: str, post_logout_redirect_uri: str
+    ) -> None:
         self.manage(
-            "directory", "client", client_id, "--secret", secret, "--redirect-uri", redirect_uri
+            "directory",
+            "client",
+            client_id,
+            "--secret",
+            secret,
+            "--redirect-uri",
+            redirect_uri,
+            "--post-logout-redirect-uri",
+            post_logout_redirect_uri,
         )
 
 

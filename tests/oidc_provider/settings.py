@@ -63,4 +63,7 @@ OAUTH2_PROVIDER = {
     "PKCE_REQUIRED": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http"],  # Docent under test is on plain loopback HTTP
     "REQUEST_APPROVAL_PROMPT": "force",  # the consent page every time
+    # Docent's sign-out may end the session here too, straight back without asking.
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
 }

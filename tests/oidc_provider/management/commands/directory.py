@@ -2,6 +2,7 @@
 
 directory user olivia --password P --groups HR,Engineering [--inactive]
 directory client docent --secret S --redirect-uri http://127.0.0.1:8123/oidc/callback/
+    [--post-logout-redirect-uri http://127.0.0.1:8123/accounts/login/]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         client.add_argument("client_id")
         client.add_argument("--secret", required=True)
         client.add_argument("--redirect-uri", required=True)
+        client.add_argument("--post-logout-redirect-uri", default="")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["kind"] == "user":
@@ -56,6 +58,7 @@ class Command(BaseCommand):
             client_type=Application.CLIENT_CONFIDENTIAL,
             authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
             redirect_uris=options["redirect_uri"],
+            post_logout_redirect_uris=options["post_logout_redirect_uri"],
             algorithm=Application.RS256_ALGORITHM,
             skip_authorization=False,
         )
