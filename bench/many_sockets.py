@@ -1,0 +1,171 @@
+"""Many idle sockets and a burst of cached questions on one Daphne, against the burst alone.
+
+A real Daphne process (config.asgi) on loopback, on the sample corpus in a database of
+its own (docent_bench).
+Then, in one run (the answers are put in the cache first, as the bench reader would be
+served them):
+
+1. baseline: --clients sockets ask a cached question at the same moment (ask -> done);
+2. the same burst while --idle other sockets are open and silent;
+3. every idle socket is pinged: one that does not answer `pong` was dropped.
+
+Prints p50/p95 of both bursts and their ratio. Figures only, never pass/fail. The
+per-person limits are lifted for this process (one bench reader holds every socket).
+
+    .venv/bin/python bench/many_sockets.py [--idle 500] [--clients 50] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+from cache_latency import forget, handbook_questions, percentile, prepare  # sets Django up
+from websockets.asyncio.client import ClientConnection, connect
+
+from config.embedded import free_port
+from knowledge.selectors import reader_scope
+
+ROOT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def start_daphne(port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DOCENT_DB_NAME": "docent_bench",
+        "CHAT_SOCKETS_PER_USER": "100000",
+        "CHAT_ASKS_IN_FLIGHT": "100000",
+        "CHAT_ASKS_PER_MINUTE": "1000000",
+        "PORT": str(port),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+         "config.asgi:application"],
+        cwd=ROOT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return proc
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("daphne did not start")
+
+
+async def open_socket(url: str, token: str) -> ClientConnection:
+    ws = await connect(url, additional_headers={"Authorization": f"Bearer {token}"},
+                       max_queue=None, open_timeout=60)
+    hello = json.loads(await ws.recv())
+    assert hello["type"] == "hello", hello
+    return ws
+
+
+async def ask(ws: ClientConnection, text: str, ask_id: str) -> tuple[float, dict]:
+    started = time.perf_counter()
+    await ws.send(json.dumps({"type": "ask", "id": ask_id, "text": text}))
+    while True:
+        message = json.loads(await ws.recv())
+        if message["type"] in ("done", "error"):
+            return (time.perf_counter() - started) * 1000, message
+
+
+async def burst(url: str, token: str, questions: list[str], clients: int, tag: str) -> list[float]:
+    sockets = await asyncio.gather(*(open_socket(url, token) for _ in range(clients)))
+    results = await asyncio.gather(
+        *(ask(ws, questions[n % len(questions)], f"{tag}{n}") for n, ws in enumerate(sockets))
+    )
+    for ws in sockets:
+        await ws.close()
+    not_cached = [m for _, m in results if m["type"] != "done" or not m.get("cached")]
+    if not_cached:
+        print(f"  {len(not_cached)} answers were not cache hits", file=sys.stderr)
+    return [elapsed for elapsed, _ in results]
+
+
+def seed_cache(questions: list[str]) -> list[str]:
+    """Each question's answer as the bench reader would be served it from the cache.
+
+    Kept directly (chatbot.cache.answer_set): the bundled model's line often fails the
+    evidence check, and such answers are never cached, while this bench measures serving
+    cached answers, not making them."""
+    from accounts.models import User
+    from chatbot import cache
+    from knowledge.embeddings import embed_query
+    from knowledge.models import Document
+
+    reader = User.objects.get(username="bench-reader")
+    document = Document.objects.first()
+    source = {"n": 1, "document": document.pk, "title": document.title, "path": "",
+              "heading": "", "page": None, "score": 0.9, "url": f"/documents/{document.pk}/"}
+    kept = []
+    for question in questions:
+        forget(question)
+        key = cache.answer_key(question=question, scope=reader_scope(reader))
+        if cache.answer_set(key=key, vector=embed_query(question), answer=f"> {question}",
+                            sources=[source], timings={}, collections=["bench"]):
+            kept.append(question)
+    return kept
+
+
+async def run(url: str, token: str, cached: list[str], idle: int, clients: int, rounds: int):
+    alone: list[float] = []
+    crowded: list[float] = []
+    dropped = 0
+    for r in range(rounds):
+        alone += await burst(url, token, cached, clients, f"a{r}-")
+        idlers = []
+        for start in range(0, idle, 50):  # opened in batches: the listen backlog is finite
+            idlers += await asyncio.gather(
+                *(open_socket(url, token) for _ in range(min(50, idle - start)))
+            )
+        crowded += await burst(url, token, cached, clients, f"c{r}-")
+        for n, ws in enumerate(idlers):
+            try:
+                await ws.send(json.dumps({"type": "ping", "id": f"p{n}"}))
+                pong = json.loads(await asyncio.wait_for(ws.recv(), timeout=30))
+                dropped += pong.get("type") != "pong"
+            except Exception:  # noqa: BLE001 - any failure here is a dropped socket
+                dropped += 1
+        await asyncio.gather(*(ws.close() for ws in idlers))
+    return alone, crowded, dropped
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--idle", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--questions", type=int, default=8)
+    args = parser.parse_args()
+
+    token = prepare()
+    port = free_port()
+    daphne = start_daphne(port)
+    try:
+        url = f"ws://127.0.0.1:{port}/ws/chat/"
+        cached = seed_cache(handbook_questions(args.questions))
+        alone, crowded, dropped = asyncio.run(
+            run(url, token, cached, args.idle, args.clients, args.rounds)
+        )
+    finally:
+        daphne.terminate()
+        daphne.wait(timeout=30)
+    print(f"one Daphne, loopback, {args.rounds} rounds of {args.clients} cached asks at once")
+    print(f"  alone:              p50 {percentile(alone, 50):7.1f} ms   "
+          f"p95 {percentile(alone, 95):7.1f} ms")
+    print(f"  with {args.idle} idle sockets: p50 {percentile(crowded, 50):7.1f} ms   "
+          f"p95 {percentile(crowded, 95):7.1f} ms")
+    print(f"  ratio (crowded / alone): p50 x{percentile(crowded, 50) / percentile(alone, 50):.2f}"
+          f"   p95 x{percentile(crowded, 95) / percentile(alone, 95):.2f}")
+    print(f"  idle sockets dropped: {dropped} of {args.idle * args.rounds}")
+
+
+if __name__ == "__main__":
+    main()
