@@ -247,3 +247,18 @@ def test_ingest_on_a_bare_checkout_prepares_the_database_and_reports_what_it_ski
     assert again.returncode == 0, again.stderr
     assert "Preparing the database" not in again.stderr
     assert again.stdout == first.stdout
+
+
+def test_token_and_user_commands_work_on_a_bare_checkout(up_var: Path) -> None:
+    listed = manage(up_var, "token", "--list", timeout=600)
+    assert listed.returncode == 0, listed.stderr
+    assert "Preparing the database" in listed.stderr
+
+    weak = subprocess.run(
+        [sys.executable, "manage.py", "user", "erin", "--password-stdin"],
+        cwd=ROOT, env=env_for(up_var), input="erin\n", capture_output=True, text=True,
+        timeout=300,
+    )
+    # It reached the database (no "relation does not exist"): the weak password is what stops it.
+    assert weak.returncode != 0 and "does not exist" not in weak.stderr
+    assert "password" in weak.stderr.lower()

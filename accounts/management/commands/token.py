@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import ApiToken, User
 from accounts.services import TokenAmbiguous, token_create, token_revoke
+from config.management.database import database_ready
 
 
 def _when(moment: object) -> str:
@@ -43,6 +44,7 @@ class Command(BaseCommand):
         revoke: str | None,
         **options: object,
     ) -> None:
+        database_ready(notices=self.stderr)  # a bare checkout: the embedded database migrates
         if list:
             self._list(username)
         elif revoke:

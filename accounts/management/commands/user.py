@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import User
 from accounts.services import user_create
+from config.management.database import database_ready
 
 
 class Command(BaseCommand):
@@ -39,6 +40,7 @@ class Command(BaseCommand):
         password_stdin: bool,
         **options: object,
     ) -> None:
+        database_ready(notices=self.stderr)  # a bare checkout: the embedded database migrates
         if User.objects.filter(username=username).exists():
             raise CommandError(f"A user named {username!r} already exists.")
         password = self._password(from_stdin=password_stdin)

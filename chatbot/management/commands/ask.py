@@ -20,6 +20,7 @@ from accounts.readers import Reader
 from chatbot.answering import DoneEvent, TokenEvent, answer_question
 from config import embedded
 from config.logs import content
+from config.management.database import database_ready
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class Command(BaseCommand):
         # The answer cache lives in Redis; the model worker is started and waited for here,
         # once, because the LLM client only reads where it is.
         embedded.ensure_services(redis=True, llm=True)
+        database_ready(notices=self.stderr)  # a bare checkout: the embedded database migrates
         reader = reader_from_option(user)
         if question == "-":
             stdin = options.get("stdin") or sys.stdin
