@@ -62,6 +62,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._refuse(CLOSE_TOO_MANY, refusal.code, refusal.message)
             return
         self.counted = True
+        self.renewing = asyncio.create_task(self._stay_counted())
         metrics.socket_opened()
         await self.channel_layer.group_add(sockets.user_group(self.user.pk), self.channel_name)
         await self._send(protocol.Hello(user=self.user.get_username()))
@@ -70,12 +71,22 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # A running answer is not cancelled: it finishes and is saved, so a reader who
         # reloads the page mid-answer finds it there (the in-flight limit still counts it).
         if getattr(self, "counted", False):
+            self.renewing.cancel()
             metrics.socket_closed()
             await self.channel_layer.group_discard(
                 sockets.user_group(self.user.pk), self.channel_name
             )
             await asyncio.to_thread(
                 limits.socket_close, user_id=self.user.pk, socket_id=self.channel_name
+            )
+
+    async def _stay_counted(self) -> None:
+        """Renew this socket's place among its person's open sockets while it stays open, so
+        that sockets of a web process that died stop counting soon (chatbot.limits)."""
+        while True:
+            await asyncio.sleep(limits.SOCKET_RENEW_SECONDS)
+            await asyncio.to_thread(
+                limits.socket_renew, user_id=self.user.pk, socket_id=self.channel_name
             )
 
     async def credentials_changed(self, event: dict) -> None:

@@ -25,8 +25,10 @@ from chatbot.protocol import ErrorCode
 
 log = logging.getLogger(__name__)
 
-# A socket that says nothing for this long stops counting (each ask refreshes it).
-SOCKET_LAPSE_SECONDS = 6 * 3600
+# An open socket renews its place every SOCKET_RENEW_SECONDS; one whose web process died
+# without closing it stops counting SOCKET_LAPSE_SECONDS later.
+SOCKET_RENEW_SECONDS = 60
+SOCKET_LAPSE_SECONDS = 3 * SOCKET_RENEW_SECONDS
 WINDOW_SECONDS = 60
 
 
@@ -84,6 +86,18 @@ def socket_open(*, user_id: int, socket_id: str) -> Refusal | None:
         "too_many_sockets",
         f"You already have {limit} chat connections open; close one and connect again.",
     )
+
+
+def socket_renew(*, user_id: int, socket_id: str) -> None:
+    """Still open: count it for another lapse."""
+    key = _key("sockets", user_id)
+    try:
+        with client().pipeline() as pipe:
+            pipe.zadd(key, {socket_id: time.time() + SOCKET_LAPSE_SECONDS})
+            pipe.expire(key, SOCKET_LAPSE_SECONDS + 1)
+            pipe.execute()
+    except redis.RedisError:
+        log.warning("limits: could not renew a socket's place")
 
 
 def socket_close(*, user_id: int, socket_id: str) -> None:

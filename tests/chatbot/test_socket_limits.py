@@ -5,6 +5,8 @@ Through the real ASGI app, the real Redis channel layer and the real limits in R
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -165,3 +167,20 @@ async def test_an_oversized_frame_is_refused_unparsed_and_the_socket_stays_open(
     await communicator.send_to(text_data="not json")
     assert (await ws.receive(communicator, timeout=10))["code"] == "bad_request"
     await communicator.disconnect()
+
+
+def test_sockets_a_dead_web_process_left_counted_stop_counting_after_the_lapse(
+    dave, settings, monkeypatch
+) -> None:
+    settings.CHAT_SOCKETS_PER_USER = 1
+    assert limits.socket_open(user_id=dave.pk, socket_id="dead-process-socket") is None
+    refused = limits.socket_open(user_id=dave.pk, socket_id="new-socket")
+    assert refused is not None and refused.code == "too_many_sockets"
+
+    # The dead process never renews its socket: once the lapse is over, it no longer counts.
+    later = time.time() + limits.SOCKET_LAPSE_SECONDS + 1
+    monkeypatch.setattr(limits.time, "time", lambda: later)
+    assert limits.socket_open(user_id=dave.pk, socket_id="new-socket") is None
+    # A socket that renews its place keeps it.
+    limits.socket_renew(user_id=dave.pk, socket_id="new-socket")
+    assert limits.socket_open(user_id=dave.pk, socket_id="third-socket") is not None
