@@ -69,10 +69,12 @@ async def stream_chat(
         "model": settings.LLM_MODEL_NAME,
         "messages": messages,
         "stream": True,
-        "temperature": 0,
+        "temperature": settings.LLM_TEMPERATURE,
+        "top_p": settings.LLM_TOP_P,
         "max_tokens": max_tokens or settings.LLM_MAX_ANSWER_TOKENS,
-        # llama.cpp extensions; other servers ignore unknown fields.
-        "repeat_penalty": 1.1,
+        # llama.cpp extensions (vLLM reads top_k too); other servers ignore unknown fields.
+        "top_k": settings.LLM_TOP_K,
+        "repeat_penalty": settings.LLM_REPEAT_PENALTY,
         "stream_options": {"include_usage": True},
     }
     if stop:

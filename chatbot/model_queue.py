@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from config import metrics
+from config import embedded, metrics
 
 log = logging.getLogger(__name__)
 
@@ -224,14 +224,18 @@ _queues: weakref.WeakKeyDictionary[
 
 def backends_configured() -> list[tuple[str, int]]:
     """(base URL, slots) of every backend: LLM_BASE_URL (comma-separated for several), else
-    the embedded worker. Read on each question: the embedded worker may move ports."""
-    from chatbot.llm import base_url
+    every embedded worker alive (LLM_WORKERS of them). Read on each question: the embedded
+    workers may move ports."""
+    from chatbot.llm import NO_WORKER, ModelUnavailable
 
     slots = max(1, int(settings.LLM_SLOTS))
     if settings.LLM_BASE_URL:
         urls = [u.strip().rstrip("/") for u in str(settings.LLM_BASE_URL).split(",") if u.strip()]
         return [(url, slots) for url in urls]
-    return [(base_url(), slots)]
+    urls = embedded.llm_worker_urls()
+    if not urls:
+        raise ModelUnavailable(NO_WORKER)
+    return [(url, slots) for url in urls]
 
 
 async def lease(

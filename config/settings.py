@@ -171,6 +171,25 @@ LLM_TIMEOUT = env_float("LLM_TIMEOUT", 300)
 # Questions one backend answers at once (llama-server --parallel N, vLLM: more); the rest wait
 # in a line that is fair across people (chatbot.model_queue). LLM_BASE_URL may list several.
 LLM_SLOTS = env_int("LLM_SLOTS", 1)
+# Sampling (docs/quality.md#model-settings: defaults chosen on bench/answer_accuracy.py).
+LLM_TEMPERATURE = env_float("LLM_TEMPERATURE", 0.0)  # 0 = greedy: the same answer every time
+LLM_TOP_P = env_float("LLM_TOP_P", 1.0)
+LLM_TOP_K = env_int("LLM_TOP_K", 40)  # 0 = all tokens
+LLM_REPEAT_PENALTY = env_float("LLM_REPEAT_PENALTY", 1.0)  # 1.0 = none (1.1 kept fewer lines)
+# Local llama-cpp-python workers `up` starts when LLM_BASE_URL is unset; LLM_THREADS is split.
+LLM_WORKERS = env_int("LLM_WORKERS", 1)
+for _name, _value, _low, _high in (
+    ("LLM_TEMPERATURE", LLM_TEMPERATURE, 0.0, 2.0),
+    ("LLM_TOP_P", LLM_TOP_P, 0.0, 1.0),
+    ("LLM_TOP_K", LLM_TOP_K, 0, 1000),
+    ("LLM_REPEAT_PENALTY", LLM_REPEAT_PENALTY, 1.0, 2.0),
+    ("LLM_MAX_ANSWER_TOKENS", LLM_MAX_ANSWER_TOKENS, 1, LLM_CONTEXT_TOKENS - 1),
+    ("LLM_WORKERS", LLM_WORKERS, 1, 64),
+):
+    if not _low <= _value <= _high:
+        raise ImproperlyConfigured(f"{_name} must be between {_low} and {_high}, not {_value}")
+if LLM_TOP_P == 0:
+    raise ImproperlyConfigured("LLM_TOP_P must be above 0 (1 = off)")
 # "compact" suits the bundled 135M model; "full" (untrusted-passage rules, [n] citations)
 # suits any capable model, and is the default as soon as another model is configured.
 LLM_PROMPT = env_str("LLM_PROMPT", "full" if (LLM_BASE_URL or LLM_MODEL_PATH) else "compact")

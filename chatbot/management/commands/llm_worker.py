@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+log = logging.getLogger(__name__)
+_QUANTISATION_IN_NAME = re.compile(r"(?:I?Q\d_[A-Z0-9_]+|Q\d_\d|BF16|F16|F32)", re.IGNORECASE)
 
 
 def bundled_model_path() -> Path:
@@ -32,11 +41,44 @@ def fast_copy(source: Path) -> Path:
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_0
     params.allow_requantize = True
-    partial = target.with_suffix(".partial")
+    # Several workers starting at once (LLM_WORKERS) each write their own copy; the last
+    # rename wins and every one of them is whole.
+    partial = target.with_suffix(f".{os.getpid()}.partial")
     if llama_cpp.llama_model_quantize(str(source).encode(), str(partial).encode(), params) != 0:
+        partial.unlink(missing_ok=True)
         return source
-    partial.rename(target)
+    partial.replace(target)
     return target
+
+
+def quantisation(llama: Llama, path: Path) -> str:
+    """The weights' type as llama.cpp names it (Q4_0, Q8_0, F16...): from the GGUF metadata's
+    general.file_type, else the file name's tag, else "unknown"."""
+    import llama_cpp
+
+    names = {
+        getattr(llama_cpp, name): name.removeprefix("LLAMA_FTYPE_").removeprefix("MOSTLY_")
+        for name in dir(llama_cpp)
+        if name.startswith("LLAMA_FTYPE_") and name != "LLAMA_FTYPE_GUESSED"
+    }
+    raw = llama.metadata.get("general.file_type", "")
+    if raw.isdigit() and int(raw) in names:
+        return names[int(raw)]
+    found = _QUANTISATION_IN_NAME.findall(path.stem)
+    return found[-1].upper() if found else "unknown"
+
+
+def loaded_line(llama: Llama, path: Path) -> str:
+    """What the worker serves, in one line: which model, quantised how, with what context,
+    threads and attention, as the loaded model reports them (not as asked for)."""
+    import llama_cpp
+
+    flash = llama.context_params.flash_attn_type == llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
+    return (
+        f"model worker loaded {path.name}: quantisation {quantisation(llama, path)}, "
+        f"context {llama.n_ctx()} tokens, threads {llama.context_params.n_threads}, "
+        f"flash attention {'on' if flash else 'off'}"
+    )
 
 
 class Command(BaseCommand):
@@ -98,5 +140,13 @@ class Command(BaseCommand):
                 )
             ],
         )
+        from llama_cpp.server import app as server_app
+
+        # create_app loaded the model into the server's proxy: describe what it holds.
+        if server_app._llama_proxy is not None:
+            line = loaded_line(server_app._llama_proxy(), path)
+            self.stdout.write(line)
+            log.info(line)
         self.stdout.write(f"model worker: {path.name} on http://{host}:{port}/v1")
+        self.stdout.flush()
         uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -97,22 +97,25 @@ class Command(BaseCommand):
         # SIGTERM (from a supervisor or a test) stops everything as Ctrl-C does.
         signal.signal(signal.SIGTERM, _interrupt)
         try:
-            llm = None
+            models: list[subprocess.Popen[bytes]] = []
             if not settings.LLM_BASE_URL:
                 embedded.stop_llm_worker_of_other_model()
-            if not settings.LLM_BASE_URL and embedded.llm_worker_url() is None:
-                llm = embedded.spawn_llm_worker(detached=False)
-                children.append(("model worker", llm))
+            if not settings.LLM_BASE_URL and not embedded.llm_worker_urls():
+                # LLM_WORKERS of them, each with its share of LLM_THREADS.
+                models = embedded.spawn_llm_workers(detached=False)
+                for index, proc in enumerate(models):
+                    children.append((f"model worker {index + 1}/{len(models)}", proc))
             children.append(("worker", _start(CELERY_WORKER)))
             if not no_demo:
                 self._demo()
-            if llm is not None:
+            if models:
                 self.stdout.write(
-                    "waiting for the model worker (its first start prepares the model)…"
+                    f"waiting for {len(models)} model worker(s) "
+                    "(the first start prepares the model)…"
                 )
-                embedded.wait_for_llm_worker(llm)
+                embedded.wait_for_llm_workers(models)
             elif not settings.LLM_BASE_URL:
-                embedded.ensure_llm_worker()  # one started earlier may still be loading
+                embedded.ensure_llm_worker()  # started earlier: may still be loading, or fewer
             # The web process's default WEBSOCKET_ALLOWED_ORIGINS name the port it serves on.
             os.environ["PORT"] = str(port)
             web = _start(daphne(host, port))
