@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.urls import reverse
 
@@ -37,6 +36,7 @@ from chatbot import (
     protocol,
 )
 from chatbot.citations import explicit_citations, without_citations
+from chatbot.db import in_pool
 from chatbot.llm import ModelUnavailable, Usage, stream_chat
 from chatbot.models import Outcome
 from chatbot.prompts import (
@@ -163,11 +163,11 @@ async def retrieve(
     *, scope: ReaderScope, question: str, vector: np.ndarray, budget: int, watch: Stopwatch
 ) -> list[Hit]:
     """Candidates from hybrid search, reranked, deduplicated, expanded and fitted to the budget."""
-    candidates = await sync_to_async(chunk_search)(
+    candidates = await in_pool(chunk_search)(
         scope=scope, query=question, vector=vector, k=settings.RETRIEVAL_CANDIDATES
     )
     ranked = await asyncio.to_thread(get_reranker().rerank, question, candidates)
-    hits = await sync_to_async(build_context)(
+    hits = await in_pool(build_context)(
         ranked[: settings.RETRIEVAL_TOP_K],
         tokens=budget,
         expand=settings.CONTEXT_EXPAND_NEIGHBOURS,
@@ -237,7 +237,7 @@ async def model_sentences(
             tried.add(lease.url)
             if sent:
                 raise  # half an answer is not asked again elsewhere: it would not join up
-            log.warning("model backend failed; trying another")
+            # Asked again on another backend, if any is left (model_queue logs the pause).
         finally:
             queue.release(lease)
 
@@ -328,7 +328,7 @@ async def answer_question(
     if save and not isinstance(user, Operator):
         # Shielded: a stop or a closed socket right now still leaves the question kept.
         conversation, history = await asyncio.shield(
-            sync_to_async(conversations.question_start)(
+            in_pool(conversations.question_start)(
                 user=user, conversation_id=conversation_id, question=question
             )
         )
@@ -343,7 +343,7 @@ async def answer_question(
         """Save the answer in the conversation; its message id (for feedback), if saved."""
         if conversation is None:
             return None
-        message = await sync_to_async(conversations.answer_save)(
+        message = await in_pool(conversations.answer_save)(
             conversation=conversation,
             answer=answer,
             standalone_question=standalone,
@@ -357,7 +357,7 @@ async def answer_question(
         )
         return message.pk
 
-    scope, names = await sync_to_async(_scope_and_names)(user)
+    scope, names = await in_pool(_scope_and_names)(user)
     key = cache.answer_key(question=standalone, scope=scope)
     vector: np.ndarray | None = None
     found = None if fresh else await asyncio.to_thread(cache.answer_get, key=key)
@@ -403,7 +403,7 @@ async def answer_question(
     watch.lap("evidence")
 
     part = ModelPart(complete=False)
-    unknown = await sync_to_async(unknown_words)(scope=scope, question=standalone)
+    unknown = await in_pool(unknown_words)(scope=scope, question=standalone)
     if should_abstain(hits, chosen, unknown=unknown):
         answer, sources, outcome = abstention(names), [], Outcome.ABSTAINED
         yield TokenEvent(answer)
@@ -452,7 +452,7 @@ async def answer_question(
 
     # Only an answer whose model part was checked and kept whole, and that owes nothing
     # to this person's conversation, may be served to someone else (chatbot.cache decides).
-    entry = await sync_to_async(cache.answer_set)(
+    entry = await in_pool(cache.answer_set)(
         key=key,
         vector=vector,
         answer=answer,

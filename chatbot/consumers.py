@@ -10,7 +10,6 @@ import time
 from typing import Any
 
 import redis
-from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 from pydantic import BaseModel, ValidationError
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from accounts import sockets
 from chatbot import limits, protocol
 from chatbot.answering import DoneEvent, QueuedEvent, StartedEvent, answer_question
+from chatbot.db import in_pool
 from chatbot.feedback import feedback_record
 from chatbot.llm import ModelUnavailable
 from config import logs, metrics
@@ -96,7 +96,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _still_signed_in(self) -> bool:
         """Re-read who this socket speaks for; False once its session or token is gone."""
-        user = await sync_to_async(sockets.signed_in_user)(self.credentials)
+        user = await in_pool(sockets.signed_in_user)(self.credentials)
         if user is None or user.pk != self.user.pk:
             return False
         self.user = user  # fresh: groups, staff rights and activity as they are now
@@ -128,7 +128,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         try:
             message = protocol.client_message.validate_python(json.loads(text_data))
-        except ValueError as exc:  # json.JSONDecodeError and ValidationError are both ValueErrors
+        # json.JSONDecodeError and ValidationError are ValueErrors; nesting thousands deep,
+        # still under the frame limit, makes json.loads raise RecursionError.
+        except (ValueError, RecursionError) as exc:
             await self._send(
                 protocol.Error(id=_id_of(text_data), code="bad_request", message=_short(exc))
             )
@@ -179,7 +181,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._signed_out()
             return
         try:
-            await sync_to_async(feedback_record)(
+            await in_pool(feedback_record)(
                 user=self.user,
                 message_id=message.message,
                 rating=message.rating,
@@ -284,7 +286,7 @@ SIGNED_OUT = "Your session or token is no longer valid: sign in again."
 def _id_of(text: str) -> str | None:
     try:
         value = json.loads(text).get("id")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None
     return value if isinstance(value, str) and len(value) <= 64 else None
 

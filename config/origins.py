@@ -45,5 +45,14 @@ def websocket_origin_validator(inner: Any, allowed: Iterable[str] | None = None)
     from channels.security.websocket import OriginValidator
     from django.conf import settings
 
+    class Validator(OriginValidator):
+        def valid_origin(self, parsed_origin: Any) -> bool:
+            # "http://127.0.0.1:8000.evil.example" has a port that is no number: reading it
+            # raises ValueError, which must refuse the socket, not crash it.
+            try:
+                return bool(super().valid_origin(parsed_origin))
+            except ValueError:
+                return False
+
     origins = list(settings.WEBSOCKET_ALLOWED_ORIGINS if allowed is None else allowed)
-    return OriginValidator(inner, origins)
+    return Validator(inner, origins)
