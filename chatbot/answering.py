@@ -373,7 +373,7 @@ async def answer_question(
         watch.since_start("first_token")
         watch.since_start("total")
         message = await keep(found.answer, cached_sources, Outcome.CACHED, found.entry_id)
-        frequent.hit_record_later(entry_id=found.entry_id)
+        frequent.hit_record_later(entry_id=found.entry_id, user_id=_asker_id(user))
         yield DoneEvent(
             answer=found.answer,
             sources=cached_sources,
@@ -462,6 +462,8 @@ async def answer_question(
         cacheable=rewrite.focus is None,
         checked=part.complete and bool(part.text),
     )
+    if entry is not None and (asker := _asker_id(user)) is not None:
+        await in_pool(frequent.asker_record)(entry_id=entry, user_id=asker)
     message = await keep(answer, sources, outcome, entry)
     yield DoneEvent(
         answer=answer,
@@ -475,6 +477,10 @@ async def answer_question(
         message=message,
         usage=protocol.Usage(**asdict(part.usage)) if part.usage else None,
     )
+
+
+def _asker_id(user: Reader) -> int | None:
+    return None if isinstance(user, Operator) else user.pk
 
 
 def _person(user: Reader) -> str:

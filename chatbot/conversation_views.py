@@ -12,8 +12,9 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from chatbot import conversations
+from chatbot import conversations, frequent
 from chatbot.models import Conversation, Feedback, Message
+from knowledge.selectors import reader_scope
 
 
 def _own(request: HttpRequest, pk: int) -> Conversation:
@@ -49,6 +50,10 @@ def chat(request: HttpRequest, conversation_id: int | None = None) -> HttpRespon
             if conversation
             else None,
             "conversations": conversations.conversations_for_user(user=request.user),
+            # Questions knowledge managers promoted, answered from the cache for this reader.
+            "suggestions": []
+            if conversation
+            else frequent.suggestions_for(scope_key=reader_scope(request.user).key),
         },
     )
 

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import close_old_connections
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 
 from chatbot.answer_cache import store
 from chatbot.answer_cache.keys import CacheKey, model_id
-from chatbot.models import FrequentQuestion
+from chatbot.models import FrequentAsker, FrequentQuestion
 from knowledge.models import Collection
 from knowledge.selectors import scope_check_for
 
@@ -54,21 +54,74 @@ def hit_record(*, entry_id: str) -> None:
     )
 
 
-def hit_record_later(*, entry_id: str) -> None:
-    """Count a hit in a worker thread: a cached answer never waits for this write, and the
-    answering coroutine has nothing left to await once its answer is out (the socket takes
-    the next question at once). Call it from the event loop."""
-    asyncio.get_running_loop().run_in_executor(None, _hit_record_in_thread, entry_id)
+def asker_record(*, entry_id: str, user_id: int) -> None:
+    """One more person was answered with this entry (counted once per person)."""
+    question = FrequentQuestion.objects.filter(entry_id=entry_id).only("pk").first()
+    if question is not None:
+        FrequentAsker.objects.get_or_create(question=question, user_id=user_id)
 
 
-def _hit_record_in_thread(entry_id: str) -> None:
+def hit_record_later(*, entry_id: str, user_id: int | None = None) -> None:
+    """Count a hit (and who, to count people) in a worker thread: a cached answer never
+    waits for this write, and the answering coroutine has nothing left to await once its
+    answer is out (the socket takes the next question at once). Call it from the event loop."""
+    asyncio.get_running_loop().run_in_executor(None, _hit_record_in_thread, entry_id, user_id)
+
+
+def _hit_record_in_thread(entry_id: str, user_id: int | None) -> None:
     close_old_connections()
     try:
         hit_record(entry_id=entry_id)
+        if user_id is not None:
+            asker_record(entry_id=entry_id, user_id=user_id)
     except Exception:  # noqa: BLE001 - a lost count must not surface anywhere
         log.exception("could not count a hit of cached answer %s", entry_id)
     finally:
         close_old_connections()
+
+
+# Promoted questions are offered to readers only once this many different people asked them,
+# so a suggestion never points at one person's question.
+PROMOTE_MIN_ASKERS = 3
+SUGGESTIONS_SHOWN = 5
+
+
+def question_promote(*, entry_id: str, promoted: bool = True) -> bool:
+    """Offer (or stop offering) a cached question on the chat page of readers of its scope.
+
+    Only a question asked by at least PROMOTE_MIN_ASKERS different people can be promoted.
+    """
+    rows = FrequentQuestion.objects.filter(entry_id=entry_id, retired_at__isnull=True)
+    if promoted:
+        rows = rows.annotate(people=Count("askers")).filter(people__gte=PROMOTE_MIN_ASKERS)
+    return bool(
+        FrequentQuestion.objects.filter(pk__in=rows.values("pk")).update(
+            promoted_at=timezone.now() if promoted else None
+        )
+    )
+
+
+def suggestions_for(*, scope_key: str) -> list[str]:
+    """Promoted questions a reader with exactly this scope is answered from the cache at once.
+
+    The same scope, not a wider one: the answer was built from these collections only, and
+    the cache serves it only to readers of exactly these (chatbot.answer_cache.keys).
+    """
+    rows = [
+        row
+        for row in FrequentQuestion.objects.filter(
+            promoted_at__isnull=False,
+            retired_at__isnull=True,
+            scope_key=scope_key,
+            model=model_id(),
+        ).order_by("-hits", "-last_asked_at")[: SUGGESTIONS_SHOWN * 2]
+    ]
+    if not rows:
+        return []
+    alive = store.entries_alive(entry_ids=[row.entry_id for row in rows])
+    return [row.question for row, exists in zip(rows, alive, strict=True) if exists][
+        :SUGGESTIONS_SHOWN
+    ]
 
 
 def question_retire(*, entry_id: str) -> bool:
@@ -102,7 +155,9 @@ def frequent_question_list(*, user: Reader, limit: int = 100) -> list[FrequentQu
         row
         for row in FrequentQuestion.objects.filter(
             retired_at__isnull=True, last_asked_at__gte=since, model=model_id()
-        ).order_by("-hits", "-last_asked_at")
+        )
+        .annotate(people=Count("askers"))
+        .order_by("-hits", "-last_asked_at")
         if _scope_current(row.scope_key, current) and visible(row.scope_key)
     ]
     if not rows:

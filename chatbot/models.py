@@ -110,6 +110,8 @@ class FrequentQuestion(models.Model):
     last_asked_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     retired_at = models.DateTimeField(null=True, blank=True)
+    # Offered on the empty chat page of readers with this scope (chatbot.frequent.suggestions).
+    promoted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-hits", "-last_asked_at"]
@@ -117,3 +119,18 @@ class FrequentQuestion(models.Model):
 
     def __str__(self) -> str:
         return self.question[:80]
+
+
+class FrequentAsker(models.Model):
+    """Who was answered with a cached entry, only to count different people: never shown."""
+
+    question = models.ForeignKey(FrequentQuestion, on_delete=models.CASCADE, related_name="askers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["question", "user"], name="one_asker_row_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"asker of {self.question_id}"

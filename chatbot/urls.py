@@ -15,6 +15,11 @@ urlpatterns = [
     ),
     path("frequent/", views.frequent_questions, name="frequent_questions"),
     path(
+        "frequent/<str:entry_id>/promote/",
+        views.frequent_question_promote,
+        name="frequent_question_promote",
+    ),
+    path(
         "frequent/<str:entry_id>/retire/",
         views.frequent_question_retire,
         name="frequent_question_retire",

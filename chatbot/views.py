@@ -21,7 +21,11 @@ def _staff_only(request: HttpRequest) -> None:
 def frequent_questions(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
     questions = frequent.frequent_question_list(user=request.user)
-    return render(request, "chatbot/frequent.html", {"questions": questions})
+    return render(
+        request,
+        "chatbot/frequent.html",
+        {"questions": questions, "min_askers": frequent.PROMOTE_MIN_ASKERS},
+    )
 
 
 @login_required
@@ -36,4 +40,25 @@ def frequent_question_retire(request: HttpRequest, entry_id: str) -> HttpRespons
     if request.htmx:  # type: ignore[attr-defined]
         return HttpResponse("")  # the row swaps out
     messages.success(request, "Retired: the next ask is answered fresh.")
+    return redirect("frequent_questions")
+
+
+@login_required
+@require_POST
+def frequent_question_promote(request: HttpRequest, entry_id: str) -> HttpResponse:
+    """Offer a question on the empty chat page of its readers (or stop offering it)."""
+    _staff_only(request)
+    if not frequent.frequent_question_visible(user=request.user, entry_id=entry_id):
+        raise Http404("No such cached answer.")
+    promoted = request.POST.get("promoted", "1") == "1"
+    if not frequent.question_promote(entry_id=entry_id, promoted=promoted):
+        messages.error(
+            request,
+            f"Only a question asked by at least {frequent.PROMOTE_MIN_ASKERS} different people "
+            "can be suggested to readers.",
+        )
+    else:
+        messages.success(
+            request, "Suggested to its readers." if promoted else "No longer suggested."
+        )
     return redirect("frequent_questions")

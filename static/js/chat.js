@@ -299,6 +299,8 @@
   }
 
   log.addEventListener("click", (event) => {
+    const suggestion = event.target.closest(".suggestion");
+    if (suggestion) { ask(suggestion.textContent.trim(), false); return; }
     const target = event.target.closest(".act");
     if (!target) return;
     const item = target.closest(".msg");
