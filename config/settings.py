@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "accounts",
     "knowledge",
     "chatbot",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -68,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "audit.middleware.AuditActorMiddleware",  # who acted, for the audit log's signals
     # Last, as django-axes requires: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -415,3 +417,14 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
     },
 }
+
+# --- Insight (docs/insight.md): the dashboard and the knowledge gaps ---
+# Managers see aggregates and gap questions; a gap's conversations only when this is true,
+# and each such view goes to the audit log.
+INSIGHT_SHOW_CONVERSATIONS = env_bool("INSIGHT_SHOW_CONVERSATIONS", False)
+# Cosine at which two gap questions are one gap (bench/gap_threshold.py, docs/insight.md).
+INSIGHT_GAP_SIMILARITY = env_float("INSIGHT_GAP_SIMILARITY", 0.55)
+INSIGHT_GAP_DAYS = env_int("INSIGHT_GAP_DAYS", 90)
+INSIGHT_GAP_GROUPS = env_int("INSIGHT_GAP_GROUPS", 30)  # the largest, checked and shown
+if not 0 < INSIGHT_GAP_SIMILARITY <= 1:
+    raise ImproperlyConfigured("INSIGHT_GAP_SIMILARITY must be in (0, 1]")

@@ -20,6 +20,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/", include("accounts.urls")),
+    path("insight/", include("chatbot.insight_urls")),  # staff: the dashboard, the gaps
+    path("audit/", include("audit.urls")),  # superusers: the audit log and its CSV
     path("", include("knowledge.urls")),
     path("", include("chatbot.urls")),
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from audit.services import Action, audit_record
 from knowledge import events
 from knowledge.collections import collection_touch
 from knowledge.models import Chunk, Collection, Document, DocumentStatus
@@ -23,6 +24,7 @@ def document_delete(*, document: Document) -> None:
     message = events.progress_message(document, status="deleted")
     with transaction.atomic():
         collection_id = document.collection_id
+        audit_record(actor=None, action=Action.DOCUMENT_DELETE, target=document)
         document.delete()
         collection_touch(collection_id=collection_id)
 
@@ -69,6 +71,7 @@ def collection_delete(*, collection: Collection) -> None:
     with transaction.atomic():
         for document in Document.objects.filter(collection=collection):
             document_delete(document=document)
+        audit_record(actor=None, action=Action.COLLECTION_DELETE, target=collection)
         collection.delete()
 
 

@@ -23,6 +23,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
+from audit.services import Action, audit_record
 from knowledge import events
 from knowledge.models import Collection, Document, DocumentStatus, DocumentVersion
 from knowledge.parsers.registry import SUPPORTED_EXTENSIONS
@@ -142,6 +143,7 @@ def document_upload(
         except IntegrityError:
             # Two uploads of one new name raced; the loser becomes the next version.
             document = store()
+    audit_record(actor=uploaded_by, action=Action.DOCUMENT_UPLOAD, target=document)
     return UploadResult(document=document, outcome="queued")
 
 

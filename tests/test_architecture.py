@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("accounts", "chatbot", "config", "evaluation", "knowledge")
+PACKAGES = ("accounts", "audit", "chatbot", "config", "evaluation", "knowledge")
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Rule:
 RULES = (
     Rule("knowledge", ("chatbot",), "documents and search know nothing of answering"),
     Rule("accounts", ("knowledge", "chatbot", "evaluation"), "users and rights come first"),
+    Rule("audit", ("knowledge", "chatbot", "evaluation"), "the apps above record into the log"),
     Rule(
         "knowledge.parsers",
         ("django", *PACKAGES),
