@@ -10,9 +10,8 @@ from audit.models import AuditEvent
 from chatbot.gaps import gap_questions, gaps_group, gaps_open
 from chatbot.models import Outcome
 from knowledge.collections import collection_ensure
-from tests.support.answers import asked
+from tests.support.answers import asked, hr_knowledge_manager
 from tests.support.corpus import HR_SALARY, ingest_text
-from tests.support.personas import hr_staff_member
 
 pytestmark = pytest.mark.django_db
 
@@ -92,10 +91,10 @@ def test_older_questions_than_the_period_are_left_out(alice, bob, engineering) -
 
 # Committed: retrieval may read from another thread's connection (chatbot.db.in_pool).
 @pytest.mark.django_db(transaction=True)
-def test_an_hr_staff_member_sees_hr_s_gaps_only(alice, parental_gap, billing_gap) -> None:
-    hannah = hr_staff_member()
+def test_hr_s_manager_sees_hr_s_gaps_only(alice, parental_gap, billing_gap) -> None:
+    manager = hr_knowledge_manager()
 
-    [group] = gaps_open(user=hannah)
+    [group] = gaps_open(user=manager)
 
     assert group.count == 4 and group.collection_names == ["HR confidential"]
     assert len(gaps_open(user=alice)) == 2
@@ -104,14 +103,14 @@ def test_an_hr_staff_member_sees_hr_s_gaps_only(alice, parental_gap, billing_gap
 # Committed: retrieval may read from another thread's connection (chatbot.db.in_pool).
 @pytest.mark.django_db(transaction=True)
 def test_a_gap_goes_once_a_new_document_answers_it(hr_private, parental_gap) -> None:
-    hannah = hr_staff_member()
-    assert [gap.count for gap in gaps_open(user=hannah)] == [4]
+    manager = hr_knowledge_manager()
+    assert [gap.count for gap in gaps_open(user=manager)] == [4]
 
     ingest_text(hr_private, "salary.md", HR_SALARY)  # new, but answers something else
-    assert [gap.count for gap in gaps_open(user=hannah)] == [4]
+    assert [gap.count for gap in gaps_open(user=manager)] == [4]
 
     ingest_text(hr_private, "parental-leave.md", PARENTAL_LEAVE_POLICY)
-    assert gaps_open(user=hannah) == []
+    assert gaps_open(user=manager) == []
 
 
 # Committed: retrieval may read from another thread's connection (chatbot.db.in_pool).
@@ -120,7 +119,7 @@ def test_a_thumbs_down_stays_until_a_newer_document_answers_it(carol, hr_private
     ingest_text(hr_private, "parental-leave.md", PARENTAL_LEAVE_POLICY)
     asked(carol, PARENTAL[0], searched=[hr_private], rating="down")  # answered, but badly
 
-    [group] = gaps_open(user=hr_staff_member())
+    [group] = gaps_open(user=hr_knowledge_manager())
 
     assert group.rated_down == 1
 
@@ -138,7 +137,7 @@ def test_the_page_lists_the_groups_without_who_asked(client, alice, parental_gap
 
 
 def test_conversations_stay_private_unless_the_setting_allows(client, parental_gap) -> None:
-    client.force_login(hr_staff_member())
+    client.force_login(hr_knowledge_manager())
     conversation = parental_gap[0].conversation_id
 
     response = client.get(reverse("gap_conversation", args=[conversation]))
@@ -151,8 +150,8 @@ def test_with_the_setting_a_manager_reads_a_gap_s_conversation_and_it_is_logged(
     client, settings, parental_gap, billing_gap, bob
 ) -> None:
     settings.INSIGHT_SHOW_CONVERSATIONS = True
-    hannah = hr_staff_member()
-    client.force_login(hannah)
+    manager = hr_knowledge_manager()
+    client.force_login(manager)
     conversation = parental_gap[0].conversation_id
 
     page = client.get(reverse("knowledge_gaps")).content.decode()
@@ -161,7 +160,7 @@ def test_with_the_setting_a_manager_reads_a_gap_s_conversation_and_it_is_logged(
 
     assert response.status_code == 200 and PARENTAL[0] in response.content.decode()
     [viewed] = AuditEvent.objects.filter(action="conversation_view")
-    assert viewed.actor == hannah and viewed.detail["owner"] == "carol"
+    assert viewed.actor == manager and viewed.detail["owner"] == "carol"
     assert viewed.target == f"conversation {conversation}"
     # Engineering's gap is not hers to read; an employee reads no one's.
     other = billing_gap.conversation_id

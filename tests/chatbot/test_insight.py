@@ -11,7 +11,7 @@ from django.utils import timezone
 from chatbot.insight import answers_in_scope, columns, dashboard
 from chatbot.models import Outcome
 from knowledge.collections import collection_ensure
-from tests.support.answers import asked
+from tests.support.answers import asked, hr_knowledge_manager
 from tests.support.personas import hr_staff_member
 
 pytestmark = pytest.mark.django_db
@@ -89,14 +89,14 @@ def test_the_superuser_counts_every_answer_per_day_and_per_collection(alice, mon
     assert (hr.label, hr.questions, hr.up, hr.down) == ("HR confidential", 2, 1, 0)
 
 
-def test_an_hr_staff_member_sees_hr_s_figures_only(month) -> None:
-    hannah = hr_staff_member()
+def test_hr_s_manager_sees_hr_s_figures_only(month) -> None:
+    manager = hr_knowledge_manager()
 
-    figures = dashboard(user=hannah)
+    figures = dashboard(user=manager)
 
     assert figures.total.questions == 2 and figures.total.people == 1
     assert [row.label for row in figures.collections] == ["HR confidential"]
-    assert answers_in_scope(user=hannah).count() == 2
+    assert answers_in_scope(user=manager).count() == 2
 
 
 def test_an_employee_counts_nothing(bob, month) -> None:
@@ -126,7 +126,7 @@ def test_only_staff_reach_the_dashboard(client, alice, bob, month) -> None:
     assert client.get(reverse("insight")).status_code == 302  # to the sign-in page
     client.force_login(bob)
     assert client.get(reverse("insight")).status_code == 403
-    client.force_login(hr_staff_member())
+    client.force_login(hr_knowledge_manager())
     page = client.get(reverse("insight")).content.decode()
     assert 'id="total-questions">2<' in page and "Engineering" not in page
 

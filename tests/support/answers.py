@@ -47,3 +47,15 @@ def asked(
     if rating:
         feedback_record(user=user, message_id=answer.pk, rating=rating)
     return answer
+
+
+def hr_knowledge_manager() -> User:
+    """Whoever manages HR's collection and nothing else, as knowledge.selectors decides:
+    hugo, given HR through a manager group, where collections name their managers
+    (tests.support.personas.hr_manager); hannah, staff in HR, where staff manage what
+    they read."""
+    from tests.support import personas
+
+    if hasattr(personas, "hr_manager"):
+        return personas.hr_manager()
+    return personas.hr_staff_member()
