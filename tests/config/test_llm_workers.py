@@ -9,12 +9,15 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 
+from chatbot.llm import stream_chat
 from chatbot.management.commands.llm_worker import bundled_model_path, loaded_line
 from config import embedded
 from tests.config.test_commands import Output, env_for
@@ -81,6 +84,44 @@ def test_sensible_model_settings_are_read(tmp_path: Path) -> None:
                             text=True, timeout=60)
 
     assert result.stdout.split() == ["0.3", "0.9", "20", "1.2", "3"], result.stderr
+
+
+class RecordingServer(BaseHTTPRequestHandler):
+    """An OpenAI-compatible server on loopback that keeps what it was sent and answers "ok"."""
+
+    received: list[dict] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        self.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        chunk = {"choices": [{"delta": {"content": "ok"}}]}
+        body = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+async def test_the_model_settings_are_sent_with_every_question(settings) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RecordingServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.LLM_BASE_URL = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    settings.LLM_TEMPERATURE, settings.LLM_TOP_P, settings.LLM_TOP_K = 0.3, 0.9, 20
+    settings.LLM_REPEAT_PENALTY, settings.LLM_MAX_ANSWER_TOKENS = 1.2, 77
+    RecordingServer.received.clear()
+    try:
+        text = [piece async for piece in stream_chat([{"role": "user", "content": "hi"}])]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert text == ["ok"]
+    sent = RecordingServer.received[0]
+    assert (sent["temperature"], sent["top_p"], sent["top_k"]) == (0.3, 0.9, 20)
+    assert (sent["repeat_penalty"], sent["max_tokens"]) == (1.2, 77)
 
 
 def test_threads_are_split_over_the_workers_at_least_one_each(settings) -> None:
