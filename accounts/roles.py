@@ -1,8 +1,10 @@
-"""Who is staff: the one check every page, API, socket and template makes.
+"""Who has Django's staff flag.
 
-Staff manage knowledge (collections, uploads, deletes, ingest progress) and
-see the frequent questions. Readers' rights come from groups instead
-(knowledge.selectors).
+The flag no longer decides who manages knowledge: knowledge managers are given
+collections by group (Collection.manager_groups), and the staff pages ask
+knowledge.selectors.is_knowledge_manager. The flag remains what Django's admin
+site checks at its door; the admin's knowledge models are for superusers only
+(knowledge.admin). Readers' rights come from groups (knowledge.selectors).
 """
 
 from __future__ import annotations

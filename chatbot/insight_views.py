@@ -10,17 +10,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts.roles import is_staff_member
 from chatbot import gaps, insight
-from knowledge.selectors import collections_managed_by
+from knowledge.selectors import is_knowledge_manager
 
 
 def _staff_only(request: HttpRequest) -> None:
-    # Staff, or whoever manages a collection (knowledge.selectors decides that); what each
-    # one then sees is scoped by the same collections_managed_by.
-    user = request.user
-    if not (is_staff_member(user) or collections_managed_by(user).exists()):
-        raise PermissionDenied("Only staff see the insight pages.")
+    # Superusers, and whoever manages a collection (knowledge.selectors decides that); what
+    # each one then sees is scoped by collections_managed_by.
+    if not is_knowledge_manager(request.user):
+        raise PermissionDenied("Only knowledge managers see the insight pages.")
 
 
 @login_required

@@ -7,13 +7,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.roles import is_staff_member
 from chatbot import cache, frequent
+from knowledge.selectors import is_knowledge_manager
 
 
 def _staff_only(request: HttpRequest) -> None:
-    if not is_staff_member(request.user):
-        raise PermissionDenied("Only staff see the frequent questions.")
+    if not is_knowledge_manager(request.user):
+        raise PermissionDenied("Only knowledge managers see the frequent questions.")
 
 
 @login_required

@@ -9,8 +9,10 @@ through `collection_delete`, which deletes its documents the same way. Who reads
 collection (its groups, public or not) is part of every cache key (the reader's
 scope, chatbot.answer_cache.keys), so changing it here needs no retirement.
 
-A staff member who is not a superuser sees only the collections they may read, and
-their documents (knowledge.selectors.collections_managed_by), as on the Knowledge page.
+Only superusers see these models here, whatever admin permissions a staff member was
+given: knowledge managers work on the Knowledge page, which shows them the collections
+they manage (knowledge.selectors.collections_managed_by). A collection's manager groups
+are set here, or when a superuser creates it on the Knowledge page.
 """
 
 from __future__ import annotations
@@ -24,19 +26,35 @@ from django.http import HttpRequest
 
 from knowledge.lifecycle import collection_delete, document_delete, document_move
 from knowledge.models import Collection, Document
-from knowledge.selectors import collections_managed_by, documents_managed_by
+from knowledge.selectors import is_superuser
+
+
+class SuperuserOnly:
+    """Knowledge models in the admin: superusers only, whatever permissions others hold."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_superuser(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_superuser(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_superuser(request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_superuser(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_superuser(request.user)
 
 
 @admin.register(Collection)
-class CollectionAdmin(admin.ModelAdmin):
+class CollectionAdmin(SuperuserOnly, admin.ModelAdmin):
     list_display = ("name", "slug", "is_public", "knowledge_version")
-    filter_horizontal = ("groups",)
+    filter_horizontal = ("groups", "manager_groups")
     prepopulated_fields = {"slug": ("name",)}
     # Cached answers key on it: typed back to an old value, retired answers would return.
     readonly_fields = ("knowledge_version",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Collection]:
-        return super().get_queryset(request).filter(pk__in=collections_managed_by(request.user))
 
     def delete_model(self, request: HttpRequest, obj: Collection) -> None:
         collection_delete(collection=obj)
@@ -71,7 +89,7 @@ class DocumentMoveForm(forms.ModelForm):
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(SuperuserOnly, admin.ModelAdmin):
     form = DocumentMoveForm
     list_display = (
         "original_name",
@@ -99,14 +117,6 @@ class DocumentAdmin(admin.ModelAdmin):
         "attempts",
     )
     readonly_fields = fields[1:]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
-        return super().get_queryset(request).filter(pk__in=documents_managed_by(request.user))
-
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if db_field.name == "collection":
-            kwargs["queryset"] = collections_managed_by(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1,8 +1,8 @@
 """REST for scripts: upload documents, read their status, delete them. Bearer tokens only.
 
-    POST   /api/documents/       multipart: file (repeatable), collection (slug)   staff
-    GET    /api/documents/<id>/  the document's ingest status                      readers
-    DELETE /api/documents/<id>/                                                    staff
+    POST   /api/documents/       multipart: file (repeatable), collection (slug)   its managers
+    GET    /api/documents/<id>/  the document's ingest status               readers, managers
+    DELETE /api/documents/<id>/                                                    its managers
 
 Cookies are never consulted, so there is no CSRF to defend against: a request
 is authenticated by its `Authorization: Bearer <token>` header alone
@@ -21,7 +21,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
-from accounts.roles import is_staff_member
 from accounts.services import user_for_token
 from knowledge.lifecycle import document_delete
 from knowledge.models import Document
@@ -29,6 +28,7 @@ from knowledge.selectors import (
     collection_get_for_manager_by_slug,
     document_get_for_manager,
     document_get_status_for_user,
+    is_knowledge_manager,
 )
 from knowledge.uploads import as_binary, documents_upload
 
@@ -86,9 +86,9 @@ def _status(document: Document) -> dict[str, object]:
 @require_http_methods(["POST"])
 def documents(request: HttpRequest, user: User) -> HttpResponse:
     """201 when any file was queued, 200 when all were already there, 400 when none could be."""
-    if not is_staff_member(user):
-        raise PermissionDenied("Only staff upload documents.")
-    # Only into a collection the staff member may see: nothing is added to another group's.
+    if not is_knowledge_manager(user):
+        raise PermissionDenied("Only knowledge managers upload documents.")
+    # Only into a collection the user manages: nothing is added to another group's.
     collection = collection_get_for_manager_by_slug(
         user=user, slug=request.POST.get("collection", "")
     )

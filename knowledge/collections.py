@@ -11,10 +11,28 @@ from django.utils.text import slugify
 from knowledge.models import Collection
 
 
+def group_ensure(name: str) -> Group:
+    """The group of this name, whatever its case ("hr" finds "HR"), created if there is none.
+
+    Group names are one namespace regardless of case: the directory, the Knowledge page and
+    `manage.py` may spell a group differently, and two groups that differ only in case would
+    be listed as two audiences while meaning one.
+    """
+    name = name.strip()
+    existing = Group.objects.filter(name__iexact=name).order_by("pk").first()
+    return existing or Group.objects.create(name=name)
+
+
 def collection_ensure(
-    *, slug: str, name: str = "", public: bool | None = None, groups: Sequence[str] = ()
+    *,
+    slug: str,
+    name: str = "",
+    public: bool | None = None,
+    groups: Sequence[str] = (),
+    managers: Sequence[str] = (),
 ) -> Collection:
-    """The collection with this slug, created if missing; `public` and `groups` are applied."""
+    """The collection with this slug, created if missing; `public`, reader `groups` and
+    `managers` (group names, added to the collection's manager groups) are applied."""
     slug = slugify(slug)
     collection, _ = Collection.objects.get_or_create(
         slug=slug, defaults={"name": name or slug.replace("-", " ").capitalize()}
@@ -23,8 +41,9 @@ def collection_ensure(
         collection.is_public = public
         collection.save(update_fields=["is_public"])
     for group_name in groups:
-        group, _ = Group.objects.get_or_create(name=group_name)
-        collection.groups.add(group)
+        collection.groups.add(group_ensure(group_name))
+    for group_name in managers:
+        collection.manager_groups.add(group_ensure(group_name))
     return collection
 
 
@@ -38,14 +57,39 @@ def _unique_slug(name: str) -> str:
 
 
 def collection_create(
-    *, name: str, is_public: bool, groups: Iterable[Group] = (), description: str = ""
+    *,
+    name: str,
+    is_public: bool,
+    groups: Iterable[Group] = (),
+    manager_groups: Iterable[Group] = (),
+    description: str = "",
 ) -> Collection:
-    """A new collection with its audience. A private one without groups is readable by no one
-    until a group is added (the Knowledge page says so)."""
+    """A new collection with its audience and its managers. A private one without groups is
+    readable by no one until a group is added (the Knowledge page says so)."""
     collection = Collection.objects.create(
         slug=_unique_slug(name), name=name, description=description, is_public=is_public
     )
     collection.groups.set(groups)
+    collection.manager_groups.set(manager_groups)
+    return collection
+
+
+def collection_rename(*, collection: Collection, name: str) -> Collection:
+    """A new display name; the slug (REST uploads, `manage.py ingest`) stays as it was."""
+    collection.name = name
+    collection.save(update_fields=["name"])
+    return collection
+
+
+def collection_readers_set(
+    *, collection: Collection, is_public: bool, groups: Iterable[Group], keep: Iterable[Group] = ()
+) -> Collection:
+    """Who reads the collection: public or not, and its reader groups (`groups` plus `keep`,
+    the groups the person setting them could not choose and so did not remove). Readers are
+    part of every cache key (the reader's scope), so no cached answer needs retiring."""
+    collection.is_public = is_public
+    collection.save(update_fields=["is_public"])
+    collection.groups.set({*groups, *keep})
     return collection
 
 

@@ -1,8 +1,8 @@
-"""The Knowledge page's live feed: ingest progress of documents, for staff only.
+"""The Knowledge page's live feed: ingest progress of documents, for knowledge managers only.
 
 The socket is one-way. Each `document.progress` event published by
 knowledge.events to the group is forwarded unchanged as a JSON text frame, to the
-staff who manage its collection (knowledge.selectors.collections_managed_by).
+people who manage its collection (knowledge.selectors.collections_managed_by).
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts import sockets
-from accounts.roles import is_staff_member
 from knowledge import events
-from knowledge.selectors import collections_managed_by
+from knowledge.selectors import collections_managed_by, is_knowledge_manager
 
-# Close codes in the 4000 range mirror HTTP: 4403 = signed in or not, not staff.
+# Close codes in the 4000 range mirror HTTP: 4403 = signed in or not, manages nothing.
 FORBIDDEN = 4403
 
 
@@ -25,9 +24,9 @@ class DocumentProgressConsumer(AsyncJsonWebsocketConsumer):
     joined = False
 
     async def connect(self) -> None:
-        # The user was resolved by the auth middleware, so this reads no database.
+        # The user was resolved by the auth middleware; whether they manage anything is read.
         user = self.scope.get("user")
-        if not is_staff_member(user):
+        if not await sync_to_async(is_knowledge_manager)(user):
             await self.close(code=FORBIDDEN)
             return
         self.credentials = sockets.credentials_of(self.scope)
@@ -46,12 +45,12 @@ class DocumentProgressConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(self.user_group, self.channel_name)
 
     async def credentials_changed(self, event: dict) -> None:
-        """Signed out, deactivated or no longer staff: the feed stops at once."""
+        """Signed out, deactivated or managing nothing any more: the feed stops at once."""
         if sockets.named_gone(self.credentials, event):
             await self.close(code=FORBIDDEN)
             return
         user = await sync_to_async(sockets.signed_in_user)(self.credentials)
-        if not is_staff_member(user):
+        if not await sync_to_async(is_knowledge_manager)(user):
             await self.close(code=FORBIDDEN)
             return
         self.user = user
@@ -67,7 +66,7 @@ class DocumentProgressConsumer(AsyncJsonWebsocketConsumer):
         """Clients have nothing to say on this socket; what they send is ignored."""
 
     async def document_progress(self, event: events.DocumentProgress) -> None:
-        """Forwarded only for collections this staff member manages (titles come from content).
+        """Forwarded only for collections this person manages (titles come from content).
 
         A collection made since the socket opened is looked up once, when its first event comes.
         """

@@ -16,6 +16,14 @@ class Collection(models.Model):
     description = models.TextField(blank=True)
     is_public = models.BooleanField(default=False, help_text="Every signed-in user may read it.")
     groups = models.ManyToManyField(Group, blank=True, related_name="collections")
+    # Its knowledge managers: members upload, re-ingest, delete and choose readers
+    # (knowledge.selectors.collections_managed_by). Groups, so the directory decides.
+    manager_groups = models.ManyToManyField(
+        Group,
+        blank=True,
+        related_name="managed_collections",
+        help_text="Members of these groups manage it: upload, re-ingest, delete, set readers.",
+    )
     # Moves on with every change to the collection's content; cached answers key on it.
     knowledge_version = models.PositiveBigIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)

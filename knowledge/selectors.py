@@ -10,7 +10,6 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from accounts.readers import Operator, Reader
-from accounts.roles import is_staff_member
 from knowledge.models import Collection, Document
 
 
@@ -54,19 +53,42 @@ def document_get_for_user(*, user: Reader, pk: int) -> Document:
     return document
 
 
-def collections_managed_by(user: Reader) -> QuerySet[Collection]:
-    """The collections a staff member manages and sees on staff pages: every one for a
-    superuser, the ones they may read for other staff, none for everyone else.
+def is_superuser(user: Reader | None) -> bool:
+    """An active, signed-in superuser: manages every collection, creates and deletes them."""
+    return bool(
+        user is not None
+        and not isinstance(user, Operator)
+        and user.is_authenticated
+        and user.is_active
+        and user.is_superuser
+    )
 
-    Staff pages (the Knowledge page, its progress feed, Frequent questions, the admin, the
-    REST status) show titles, names and questions taken from content: a staff member in HR
-    sees nothing of Engineering's.
+
+def collections_managed_by(user: Reader) -> QuerySet[Collection]:
+    """The collections a knowledge manager manages and sees on staff pages: every one for a
+    superuser, those whose manager groups include one of the user's groups for anyone else.
+
+    Management is given per collection, by group (Collection.manager_groups), so it follows
+    the directory through single sign-on like reading does; the staff flag plays no part.
+    Managing is not reading: an answer's sources still come from collections_readable_by.
+    Staff pages (the Knowledge page, its progress feed, Frequent questions, the REST status)
+    show titles, names and questions taken from content: HR's managers see nothing of
+    Engineering's.
     """
-    if isinstance(user, Operator) or (is_staff_member(user) and user.is_superuser):
+    if isinstance(user, Operator) or is_superuser(user):
         return Collection.objects.all()
-    if not is_staff_member(user):
+    if user is None or not user.is_authenticated or not user.is_active:
         return Collection.objects.none()
-    return collections_readable_by(user)
+    return Collection.objects.filter(manager_groups__in=user.groups.all()).distinct()
+
+
+def is_knowledge_manager(user: Reader | None) -> bool:
+    """Who reaches the staff pages (the Knowledge page, its feed, the REST uploads, Frequent
+    questions): superusers, and whoever manages at least one collection. The one decision
+    every view, socket and template asks (templates through `user|is_knowledge_manager`)."""
+    if isinstance(user, Operator) or user is None:
+        return False
+    return is_superuser(user) or collections_managed_by(user).exists()
 
 
 def collection_managed_by(*, user: Reader, collection_id: int) -> bool:
@@ -74,22 +96,24 @@ def collection_managed_by(*, user: Reader, collection_id: int) -> bool:
 
 
 def collections_for_manager(*, user: Reader) -> QuerySet[Collection]:
-    """The collections the staff member manages, with groups and documents (the Knowledge page)."""
+    """The collections the user manages, with groups and documents (the Knowledge page)."""
     managed = collections_managed_by(user).values("pk")
     return Collection.objects.filter(pk__in=managed).prefetch_related(
-        "groups", Prefetch("documents", queryset=Document.objects.order_by("original_name"))
+        "groups",
+        "manager_groups",
+        Prefetch("documents", queryset=Document.objects.order_by("original_name")),
     )
 
 
-def _refuse_non_staff(user: Reader, what: str) -> None:
-    if not is_staff_member(user):
-        raise PermissionDenied(f"Only staff manage {what}.")
+def _refuse_non_managers(user: Reader, what: str) -> None:
+    if not is_knowledge_manager(user):
+        raise PermissionDenied(f"Only knowledge managers manage {what}.")
 
 
 def collection_get_for_manager(*, user: Reader, pk: int) -> Collection:
-    """A collection the staff member manages (with its documents); PermissionDenied for
-    everyone but staff, 404 for one they may not see (its existence is not revealed)."""
-    _refuse_non_staff(user, "collections")
+    """A collection the manager manages (with its documents); PermissionDenied for
+    everyone but knowledge managers, 404 for one they may not see (its existence is not revealed)."""
+    _refuse_non_managers(user, "collections")
     collection = collections_for_manager(user=user).filter(pk=pk).first()
     if collection is None:
         raise Http404("No such collection.")
@@ -97,20 +121,20 @@ def collection_get_for_manager(*, user: Reader, pk: int) -> Collection:
 
 
 def collection_get_for_manager_by_slug(*, user: Reader, slug: str) -> Collection | None:
-    """The collection of this slug if the staff member manages it (REST uploads), else None."""
-    _refuse_non_staff(user, "collections")
+    """The collection of this slug if the manager manages it (REST uploads), else None."""
+    _refuse_non_managers(user, "collections")
     return collections_managed_by(user).filter(slug=slug).first()
 
 
 def documents_managed_by(user: Reader) -> QuerySet[Document]:
-    """The documents of the collections the staff member manages (staff pages, the admin)."""
+    """The documents of the collections the manager manages (staff pages, the admin)."""
     return Document.objects.filter(collection__in=collections_managed_by(user))
 
 
 def document_get_for_manager(*, user: Reader, pk: int) -> Document:
-    """A document the staff member manages; PermissionDenied for everyone but staff, 404 if
+    """A document the manager manages; PermissionDenied for everyone but knowledge managers, 404 if
     there is none or it is in a collection they may not see."""
-    _refuse_non_staff(user, "documents")
+    _refuse_non_managers(user, "documents")
     document = documents_managed_by(user).select_related("collection").filter(pk=pk).first()
     if document is None:
         raise Http404("No such document.")
@@ -118,21 +142,34 @@ def document_get_for_manager(*, user: Reader, pk: int) -> Document:
 
 
 def document_get_status_for_user(*, user: Reader, pk: int) -> Document:
-    """A document's ingest status: staff see the documents they manage (as on the Knowledge
-    page), everyone else the documents they may read."""
-    if is_staff_member(user):
-        return document_get_for_manager(user=user, pk=pk)
-    return document_get_for_user(user=user, pk=pk)
+    """A document's ingest status: of a document the user manages (as on the Knowledge page)
+    or may read; 404 otherwise."""
+    document = (
+        Document.objects.select_related("collection")
+        .filter(pk=pk)
+        .filter(
+            Q(collection__in=collections_managed_by(user))
+            | Q(collection__in=collections_readable_by(user))
+        )
+        .first()
+    )
+    if document is None:
+        raise Http404("No such document.")
+    return document
 
 
 def scope_check_for(user: Reader) -> Callable[[str], bool]:
-    """Whether the staff member may see what was built for a reader scope (a cached answer's
-    question on Frequent questions): every collection of the scope is one they manage.
-    Their collections are read once; the check is then applied to many scope keys."""
+    """Whether the manager may see what was built for a reader scope (a cached answer's
+    question on Frequent questions): every collection of the scope is one they manage, or
+    the scope holds one they manage and the rest are public (every reader's scope holds the
+    public collections, which nobody need manage to see). Their collections are read once;
+    the check is then applied to many scope keys."""
     managed = set(collections_managed_by(user).values_list("pk", flat=True))
+    public = set(Collection.objects.filter(is_public=True).values_list("pk", flat=True))
 
     def visible(scope_key: str) -> bool:
-        return scope_collection_ids(scope_key) <= managed
+        ids = scope_collection_ids(scope_key)
+        return ids <= managed or (bool(ids & managed) and ids <= managed | public)
 
     return visible
 

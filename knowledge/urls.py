@@ -14,6 +14,26 @@ urlpatterns = [
         name="knowledge_documents_add",
     ),
     path(
+        "knowledge/collections/<int:pk>/readers/",
+        views.collection_readers,
+        name="knowledge_collection_readers",
+    ),
+    path(
+        "knowledge/collections/<int:pk>/rename/",
+        views.collection_rename_view,
+        name="knowledge_collection_rename",
+    ),
+    path(
+        "knowledge/collections/<int:pk>/reingest/",
+        views.collection_reingest,
+        name="knowledge_collection_reingest",
+    ),
+    path(
+        "knowledge/collections/<int:pk>/delete/",
+        views.collection_remove,
+        name="knowledge_collection_delete",
+    ),
+    path(
         "knowledge/documents/<int:pk>/delete/",
         views.document_remove,
         name="knowledge_document_delete",

@@ -34,7 +34,7 @@ def stored(collection, path: Path) -> Document:
         ).document
 
 
-def test_staff_upload_several_files_with_a_token(alice, handbook, tmp_path):
+def test_superusers_upload_several_files_with_a_token(alice, handbook, tmp_path):
     md = files.write_markdown(tmp_path / "travel.md")
     docx = files.write_docx(tmp_path / "security.docx")
     # A script has no CSRF cookie: token requests must not need one.
@@ -106,7 +106,7 @@ def test_a_missing_collection_or_file_is_a_bad_request(client, alice, handbook, 
     assert client.post(URL, {"collection": "handbook"}, headers=headers).status_code == 400
 
 
-def test_uploads_need_a_valid_token_of_a_staff_member(client, bob, handbook, tmp_path):
+def test_uploads_need_a_valid_token_of_a_knowledge_manager(client, bob, handbook, tmp_path):
     path = files.write_markdown(tmp_path / "travel.md")
     data = {"collection": "handbook", "file": attach(path)}
 
@@ -114,11 +114,11 @@ def test_uploads_need_a_valid_token_of_a_staff_member(client, bob, handbook, tmp
     forged = client.post(URL, data, HTTP_AUTHORIZATION="Bearer dct_not-a-real-token")
     client.force_login(bob)  # a session is not a token: cookies are never consulted
     by_cookie = client.post(URL, data)
-    not_staff = client.post(URL, data, headers=bearer(bob))
+    not_manager = client.post(URL, data, headers=bearer(bob))
 
     assert [anonymous.status_code, forged.status_code, by_cookie.status_code] == [401, 401, 401]
     assert anonymous["WWW-Authenticate"].startswith("Bearer")
-    assert not_staff.status_code == 403
+    assert not_manager.status_code == 403
     assert not Document.objects.exists()
 
 
@@ -149,13 +149,13 @@ def test_readers_see_the_status_of_documents_they_may_read_only(
     assert client.get(f"{URL}{public.pk}/").status_code == 401
 
 
-def test_staff_see_the_status_of_every_document(client, alice, hr, tmp_path):
+def test_superusers_see_the_status_of_every_document(client, alice, hr, tmp_path):
     secret = stored(hr, files.write_docx(tmp_path / "salaries.docx"))
 
     assert client.get(f"{URL}{secret.pk}/", headers=bearer(alice)).json()["status"] == "queued"
 
 
-def test_staff_delete_a_document_and_others_may_not(
+def test_superusers_delete_a_document_and_others_may_not(
     client, alice, bob, handbook, tmp_path, django_capture_on_commit_callbacks
 ):
     document = stored(handbook, files.write_markdown(tmp_path / "travel.md"))

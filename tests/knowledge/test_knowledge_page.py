@@ -1,4 +1,5 @@
-"""The Knowledge page: staff manage collections and documents; everyone else is kept out."""
+"""The Knowledge page: knowledge managers manage their collections and documents; everyone else
+is kept out (tests/knowledge/test_roles.py walks every role)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def stored(collection, path: Path) -> Document:
         ).document
 
 
-def test_staff_see_every_collection_with_its_audience_and_documents(
+def test_superusers_see_every_collection_with_its_audience_and_documents(
     client, alice, handbook, hr, tmp_path
 ):
     document = stored(hr, files.write_docx(tmp_path / "salaries.docx"))
@@ -44,24 +45,24 @@ def test_staff_see_every_collection_with_its_audience_and_documents(
     assert "hx-confirm=" in page
 
 
-def test_the_knowledge_page_is_for_staff_only(client, dave):
+def test_the_knowledge_page_is_for_knowledge_managers_only(client, dave):
     anonymous = client.get(reverse("knowledge"))
     client.force_login(dave)
-    not_staff = client.get(reverse("knowledge"))
+    not_manager = client.get(reverse("knowledge"))
 
     assert anonymous.status_code == 302
     assert anonymous["Location"].startswith(reverse("login"))
-    assert not_staff.status_code == 403
+    assert not_manager.status_code == 403
 
 
-def test_the_navigation_links_to_the_knowledge_page_for_staff_only(client, alice, dave):
+def test_the_navigation_links_to_the_knowledge_page_for_managers_only(client, alice, dave):
     client.force_login(dave)
     assert 'href="/knowledge/"' not in client.get(reverse("chat")).content.decode()
     client.force_login(alice)
     assert 'href="/knowledge/"' in client.get(reverse("chat")).content.decode()
 
 
-def test_staff_create_a_collection_for_some_groups(client, alice):
+def test_superusers_create_a_collection_for_some_groups(client, alice):
     engineering, _ = Group.objects.get_or_create(name="Engineering")
     hr, _ = Group.objects.get_or_create(name="HR")
     client.force_login(alice)
@@ -101,7 +102,7 @@ def test_a_collection_without_a_name_is_not_created_and_the_form_says_why(client
     assert not Collection.objects.exists()
 
 
-def test_staff_upload_several_files_at_once_and_a_refused_one_shows_its_reason(
+def test_superusers_upload_several_files_at_once_and_a_refused_one_shows_its_reason(
     client, alice, handbook, tmp_path, settings
 ):
     settings.UPLOAD_MAX_BYTES = 64 * 1024
@@ -128,7 +129,7 @@ def test_staff_upload_several_files_at_once_and_a_refused_one_shows_its_reason(
         assert f'id="document-{document.pk}"' in page
 
 
-def test_staff_delete_a_document_from_the_page(
+def test_superusers_delete_a_document_from_the_page(
     client, alice, handbook, tmp_path, django_capture_on_commit_callbacks
 ):
     document = stored(handbook, files.write_markdown(tmp_path / "travel.md"))
@@ -141,7 +142,7 @@ def test_staff_delete_a_document_from_the_page(
     assert not Document.objects.filter(pk=document.pk).exists()
 
 
-def test_people_who_are_not_staff_cannot_change_anything(client, dave, handbook, tmp_path):
+def test_people_who_manage_nothing_cannot_change_anything(client, dave, handbook, tmp_path):
     document = stored(handbook, files.write_markdown(tmp_path / "travel.md"))
     client.force_login(dave)
     upload = SimpleUploadedFile("x.md", b"# X\n\nText.\n")
@@ -155,3 +156,29 @@ def test_people_who_are_not_staff_cannot_change_anything(client, dave, handbook,
     assert [r.status_code for r in responses] == [403, 403, 403]
     assert Document.objects.filter(collection=handbook).count() == 1
     assert not Collection.objects.filter(name="Mine").exists()
+
+
+def test_creating_a_collection_hides_the_empty_notice_that_is_always_on_the_page(
+    client, alice, handbook
+):
+    """The out-of-band swap needs its target: #no-collections is rendered, hidden, even when
+    there are collections (htmx logged oobErrorNoTarget otherwise, issue 10)."""
+    client.force_login(alice)
+
+    page = client.get(reverse("knowledge")).content.decode()
+    added = client.post(reverse("knowledge_collection_add"), {"name": "Runbooks"}, **HTMX)
+
+    assert '<p class="muted" id="no-collections" hidden>' in page
+    assert 'id="no-collections" hx-swap-oob="true" hidden' in added.content.decode()
+
+
+def test_a_queued_upload_line_names_its_document_so_the_page_can_clear_it(client, alice, handbook):
+    client.force_login(alice)
+    upload = SimpleUploadedFile("travel.md", b"# Travel\n\nBook early.\n")
+
+    response = client.post(
+        reverse("knowledge_documents_add", args=[handbook.pk]), {"file": upload}, **HTMX
+    )
+
+    document = Document.objects.get(original_name="travel.md")
+    assert f'<li class="outcome-queued" data-document="{document.pk}">' in response.content.decode()

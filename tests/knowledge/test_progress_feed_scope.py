@@ -1,4 +1,4 @@
-"""The Knowledge page's live feed shows staff only the collections they manage."""
+"""The Knowledge page's live feed shows a knowledge manager only the collections they manage."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
-from accounts.services import user_ensure
 from config.asgi import application
 from knowledge import events
 from tests.support import ws
+from tests.support.personas import hr_manager
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,13 +30,11 @@ def progress(collection: int, title: str) -> events.DocumentProgress:
     )
 
 
-async def test_a_staff_member_in_hr_sees_hr_progress_and_nothing_of_engineering(
+async def test_the_manager_of_hr_sees_hr_progress_and_nothing_of_engineering(
     client, hr, engineering
 ) -> None:
-    hr_staff = await sync_to_async(user_ensure)(
-        username="hilda", password="pw-hilda-staff", groups=["HR"], is_staff=True
-    )
-    headers = await sync_to_async(ws.session_headers)(client, hr_staff[0])
+    hugo = await sync_to_async(hr_manager)()
+    headers = await sync_to_async(ws.session_headers)(client, hugo)
     communicator = WebsocketCommunicator(application, "/ws/knowledge/", headers=headers)
     connected, _ = await communicator.connect(timeout=10)
     assert connected

@@ -7,10 +7,12 @@ never appears in what they get, and the marker of one they may read does (so eve
 can fail). Each test is one path; it checks every persona and reports all cells at once.
 
 Personas: alice the superuser (in no group), carol in HR, bob in Engineering, dave in no
-group, and hannah, staff in HR only. Reader paths (search, ask, socket, caches, citation
-links, REST status) follow groups for everyone, superusers included. Staff paths (the
-Knowledge page and its progress feed, Frequent questions, the admin) show a superuser
-everything, other staff what they may read, and refuse everyone else.
+group, hannah, staff in HR only (the staff flag manages nothing), and hugo, the knowledge
+manager of HR (in HR, and in the group that manages HR's collection). Reader paths
+(search, ask, socket, caches, citation links, REST status) follow groups for everyone,
+superusers included. Staff paths (the Knowledge page and its progress feed, Frequent
+questions) show a superuser everything, a knowledge manager the collections they manage,
+and refuse everyone else; the admin shows knowledge to superusers only.
 
 Real services throughout: PostgreSQL, Redis, the embedding model and the language model.
 """
@@ -43,7 +45,7 @@ from knowledge.selectors import reader_scope
 from tests.chatbot.test_cache import _empty_cache, seed, source  # noqa: F401  (Redis starts empty)
 from tests.support import ws
 from tests.support.corpus import ingest_text
-from tests.support.personas import hr_staff_member
+from tests.support.personas import hr_manager, hr_staff_member
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,16 +93,20 @@ READS: dict[str, set[str]] = {
     "bob": {"engineering"},
     "dave": set(),
     "hannah": {"hr"},
+    "hugo": {"hr"},
 }
 SEES: dict[str, set[str]] = {
     "alice": BOTH,
     "carol": set(),
     "bob": set(),
     "dave": set(),
-    "hannah": {"hr"},
+    "hannah": set(),
+    "hugo": {"hr"},
 }
-# The REST status of a document: staff as on staff pages, everyone else as readers.
-REST: dict[str, set[str]] = {**READS, "alice": BOTH, "hannah": {"hr"}}
+# The admin's knowledge models and conversations: superusers only.
+ADMIN_SEES: dict[str, set[str]] = {**SEES, "hugo": set()}
+# The REST status of a document: what one manages or reads.
+REST: dict[str, set[str]] = {**READS, "alice": BOTH, "hugo": {"hr"}}
 
 
 @dataclass
@@ -144,6 +150,7 @@ class World:
 def world(alice, carol, bob, dave, hr, engineering) -> World:
     people = {"alice": alice, "carol": carol, "bob": bob, "dave": dave}
     people["hannah"] = hr_staff_member()
+    people["hugo"] = hr_manager()
     collections = {"hr": hr, "engineering": engineering}
     documents = {
         s.collection: ingest_text(collections[s.collection], s.name, s.text) for s in SECRETS
@@ -316,7 +323,7 @@ def test_the_knowledge_page(world: World, client: Client) -> None:
 
 
 def test_the_knowledge_pages_progress_feed(world: World, client: Client) -> None:
-    """Staff watch uploads land; Engineering's first, then HR's, each ingested in full."""
+    """Managers watch uploads land; Engineering's first, then HR's, each ingested in full."""
     cells = Cells("progress feed /ws/knowledge/")
 
     async def watch(headers: list[tuple[bytes, bytes]], persona: str) -> str:
@@ -380,5 +387,5 @@ def test_the_admin(world: World, client: Client) -> None:
     for persona, user in world.personas():
         client.force_login(user)
         pages = [client.get(url) for url in urls]
-        cells.check(persona, "\n".join(p.content.decode() for p in pages), SEES[persona])
+        cells.check(persona, "\n".join(p.content.decode() for p in pages), ADMIN_SEES[persona])
     cells.assert_clean()
