@@ -30,7 +30,14 @@
   }
 
   // Rows come and go by socket messages, htmx swaps and deletes: count what is there.
+  const collections = document.getElementById("collections");
+  const empty = document.getElementById("no-collections");
   function recount() {
+    // The notice stays in the page (an out-of-band target); shown when no card is left.
+    if (empty && collections) {
+      const none = !collections.querySelector(".collection");
+      if (empty.hidden === none) empty.hidden = !none;
+    }
     for (const tbody of root.querySelectorAll("tbody[data-collection]")) {
       const count = tbody.closest(".collection").querySelector(".document-count");
       // Writing only on change: a write is itself a mutation, which would call us again.
@@ -60,6 +67,24 @@
     if (cell) cell.textContent = value;
   }
 
+  // An upload's "file: queued" line is news only until the document's row moves on: once
+  // the row is Ready or Failed (the row shows why), the line goes, and the list with its last.
+  const SETTLED = new Set(["ready", "failed"]);
+  function clearOutcome(documentId, status) {
+    if (!SETTLED.has(status)) return;
+    for (const line of root.querySelectorAll('.outcomes li[data-document="' + documentId + '"]')) {
+      const list = line.parentElement;
+      line.remove();
+      if (list && !list.querySelector("li")) list.remove();
+    }
+  }
+  function sweepOutcomes() {
+    for (const line of root.querySelectorAll(".outcomes li[data-document]")) {
+      const row = document.getElementById("document-" + line.dataset.document);
+      if (row) clearOutcome(line.dataset.document, row.dataset.status);
+    }
+  }
+
   function fill(row, message) {
     row.dataset.version = message.version;
     row.dataset.status = message.status;
@@ -73,6 +98,7 @@
     text(row, ".error", message.error);
     const bar = row.querySelector("progress.bar");
     if (bar) bar.value = message.progress;
+    clearOutcome(message.document, message.status);
   }
 
   function apply(message) {
@@ -108,6 +134,8 @@
 
   document.body.addEventListener("htmx:afterSettle", () => {
     for (const message of latest.values()) apply(message);
+    // A file may be Ready before its upload's answer is swapped in: no message will follow.
+    sweepOutcomes();
   });
   // The upload's own sending progress, before the server has seen the files.
   document.body.addEventListener("htmx:xhr:progress", (event) => {
