@@ -338,3 +338,29 @@ def test_group_names_are_one_regardless_of_case(client, alice) -> None:
         "Legal team",
     ]
     assert list(Collection.objects.get(name="Benefits").groups.all()) == [hr_group]
+
+
+# --- the upgrade --------------------------------------------------------------------------------
+
+
+def test_the_migration_gives_each_collection_its_former_staff_as_managers(
+    alice, hr, engineering, handbook
+) -> None:
+    """Before manager groups, active staff managed what they could read: after the upgrade
+    they manage exactly that, through one '<slug> managers' group per collection."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("knowledge.migrations.0004_collection_manager_groups")
+    hannah = hr_staff_member()  # staff, reads HR and the public handbook
+    gone = User.objects.create_user("gus", password="pw-gus", is_staff=True, is_active=False)
+    gone.groups.add(Group.objects.get(name="Engineering"))
+
+    migration.managers_from_staff(apps, None)
+
+    assert set(collections_managed_by(hannah)) == {hr, handbook}
+    assert [g.name for g in hr.manager_groups.all()] == ["hr managers"]
+    assert [g.name for g in handbook.manager_groups.all()] == ["handbook managers"]
+    assert not engineering.manager_groups.exists(), "only an inactive staff member read it"
+    assert not Group.objects.filter(name__endswith=" managers", user=alice).exists()
