@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group
 from django.db.models import Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts.models import ApiToken, User, hash_token
@@ -16,6 +17,10 @@ from accounts.models import ApiToken, User, hash_token
 # last_used_at is for people ("is this bot still in use?"): a minute is precise enough, and
 # writing it on every request would turn each read into a write.
 LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+# Sent at most once a minute per token (when its last use is recorded): `audit` listens.
+token_used = Signal()
 
 
 class TokenAmbiguous(Exception):
@@ -65,6 +70,7 @@ def user_for_token(*, raw: str) -> User | None:
         return None
     if token.last_used_at is None or token.last_used_at <= now - LAST_USED_PRECISION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token_used.send(sender=ApiToken, token=token)  # the audit log keeps a day's first use
     return token.user
 
 

@@ -2,7 +2,8 @@
 
 Sign-ins and failed sign-ins (the username tried, never a password), group membership
 changes however they are made (the admin, single sign-on's group mapping, a command),
-collections created and their readers changed, API tokens created and revoked.
+collections created and their readers changed, API tokens created, used (first use of a
+day) and revoked.
 
 The knowledge app calls audit.services, so this module hears its collections by model
 label ("knowledge.Collection") rather than importing them: audit sits below knowledge.
@@ -18,7 +19,8 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from accounts.models import ApiToken, User
-from audit.services import Action, audit_record, request_actor, token_label
+from accounts.services import token_used
+from audit.services import Action, audit_record, request_actor, token_label, token_use_record
 
 
 @receiver(user_logged_in)
@@ -156,3 +158,8 @@ def _token_revoked(sender: Any, instance: ApiToken, **kwargs: Any) -> None:
         target=token_label(instance),
         detail={"owner": owner.get_username() if owner else ""},
     )
+
+
+@receiver(token_used)
+def _token_used(sender: Any, token: ApiToken, **kwargs: Any) -> None:
+    token_use_record(token=token)

@@ -12,6 +12,7 @@ from typing import Any
 import redis
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from pydantic import BaseModel, ValidationError
 
 from accounts import sockets
@@ -165,7 +166,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 )
             )
             return
-        if not await self._still_signed_in():
+        try:
+            signed_in = await self._still_signed_in()
+        except (OperationalError, InterfaceError):
+            await self._send(protocol.Error(id=message.id, code="unavailable", message=DB_DOWN))
+            return
+        if not signed_in:
             await self._signed_out()
             return
         admitted = await asyncio.to_thread(limits.ask_admit, user_id=self.user.pk)
@@ -248,6 +254,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
         except PermissionDenied as exc:
             await self._send(protocol.Error(id=ask.id, code="bad_request", message=str(exc)))
+        except (OperationalError, InterfaceError):
+            # The database is down or restarting: nothing was half-written (each save is
+            # one transaction), and the next question reconnects by itself.
+            log.warning("database unavailable while answering", exc_info=True)
+            metrics.question_failed()
+            await self._send(
+                protocol.Error(
+                    id=ask.id,
+                    code="unavailable",
+                    message=DB_DOWN,
+                )
+            )
         except ModelUnavailable as exc:
             log.warning("model unavailable: %s", exc)
             metrics.question_failed()
@@ -280,6 +298,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
 
 UNAUTHORIZED = "Sign in or send a valid API token."
+DB_DOWN = "Docent cannot reach its database right now; try again in a moment."
 SIGNED_OUT = "Your session or token is no longer valid: sign in again."
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -30,6 +31,7 @@ def recent_turns(*, conversation: Conversation, limit: int = 6) -> list[tuple[st
     return list(reversed(rows))
 
 
+@transaction.atomic
 def question_start(
     *, user, conversation_id: int | None, question: str
 ) -> tuple[Conversation, list[tuple[str, str]]]:
@@ -54,6 +56,7 @@ def question_save(*, conversation: Conversation, question: str) -> Message:
     return message
 
 
+@transaction.atomic
 def answer_save(
     *,
     conversation: Conversation,

@@ -145,6 +145,7 @@ ErrorCode = Literal[
     "rate_limited",
     "too_many_sockets",
     "model_unavailable",
+    "unavailable",
     "internal",
     "cancelled",
 ]

@@ -53,6 +53,7 @@ STARTERS = frozenset(
         "ensure_postgres",
         "ensure_llm_worker",
         "spawn_llm_worker",
+        "spawn_llm_workers",
         "secret_key_ensure",
     }
 )

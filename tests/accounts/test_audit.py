@@ -179,3 +179,15 @@ def test_readers_given_from_the_group_s_side_are_recorded_on_the_collection() ->
     added, removed = events(Action.COLLECTION_READERS)
     assert added.target.endswith("(Payroll)") and added.detail == {"added": ["HR"]}
     assert removed.target.endswith("(Payroll)") and removed.detail == {"removed": ["HR"]}
+
+
+def test_a_bot_signing_in_with_its_token_is_recorded_once_a_day(bob) -> None:
+    from accounts.services import user_for_token
+
+    raw = token_create(user=bob, name="wiki bot")
+    assert user_for_token(raw=raw) == bob
+    ApiToken.objects.filter(user=bob).update(last_used_at=None)  # as if a minute went by
+    assert user_for_token(raw=raw) == bob
+
+    [used] = events(Action.TOKEN_USE)
+    assert used.actor == bob and "wiki bot" in used.target
