@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from accounts.models import ApiToken, User
@@ -31,6 +31,17 @@ def _token_changed(sender: Any, instance: ApiToken, created: bool, **kwargs: Any
     if not created and kwargs.get("update_fields") != frozenset({"last_used_at"}):
         user_id = instance.user_id
         transaction.on_commit(lambda: credentials_changed(user_id=user_id))
+
+
+@receiver(m2m_changed, sender=User.groups.through)
+def _groups_changed(sender: Any, instance: Any, action: str, pk_set: Any, **kwargs: Any) -> None:
+    # Joined or left a group (a manager group among them): open sockets re-check what they
+    # may show. From the group's side, `instance` is the group and `pk_set` its people.
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    people = [instance.pk] if isinstance(instance, User) else list(pk_set or ())
+    for user_id in people:
+        transaction.on_commit(lambda user_id=user_id: credentials_changed(user_id=user_id))
 
 
 @receiver(post_save, sender=User)

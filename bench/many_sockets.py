@@ -102,6 +102,7 @@ def seed_cache(questions: list[str]) -> list[str]:
 
     reader = User.objects.get(username="bench-reader")
     document = Document.objects.first()
+    assert document is not None, "the sample corpus is not ingested"
     source = {"n": 1, "document": document.pk, "title": document.title, "path": "",
               "heading": "", "page": None, "score": 0.9, "url": f"/documents/{document.pk}/"}
     kept = []

@@ -33,7 +33,12 @@ from accounts.models import User
 from chatbot import evidence, followups
 from chatbot.answering import Stopwatch, retrieve
 from chatbot.management.commands.llm_worker import bundled_model_path, fast_copy
-from chatbot.prompts import evidence_messages, passage_budget, stop_sequences
+from chatbot.prompts import (
+    COMPACT_MAX_TOKENS,
+    evidence_messages,
+    passage_budget,
+    stop_sequences,
+)
 from config.asgi import application
 from knowledge.selectors import reader_scope
 
@@ -83,9 +88,12 @@ def raw_stream(llm, messages: list[dict]) -> tuple[float, float, int]:
     for chunk in llm.create_chat_completion(
         messages=messages,
         stream=True,
-        temperature=0,
-        repeat_penalty=1.1,
-        max_tokens=settings.LLM_MAX_ANSWER_TOKENS,
+        # The sampling Docent sends (chatbot.llm), so both make the same tokens.
+        temperature=settings.LLM_TEMPERATURE,
+        top_p=settings.LLM_TOP_P,
+        top_k=settings.LLM_TOP_K,
+        repeat_penalty=settings.LLM_REPEAT_PENALTY,
+        max_tokens=min(COMPACT_MAX_TOKENS, settings.LLM_MAX_ANSWER_TOKENS),
         stop=stop_sequences(),
     ):
         if chunk["choices"][0]["delta"].get("content"):
@@ -103,6 +111,8 @@ def main() -> None:
     if settings.LLM_PROMPT != "compact" or settings.LLM_BASE_URL:
         raise SystemExit("measures the bundled model's compact path: unset LLM_BASE_URL")
     token = prepare()
+    # One bench reader asks every question: the per-person limits are not what is measured.
+    settings.CHAT_ASKS_PER_MINUTE = settings.CHAT_ASKS_IN_FLIGHT = 10**6
     import llama_cpp
 
     llm = llama_cpp.Llama(

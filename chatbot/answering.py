@@ -40,6 +40,7 @@ from chatbot.db import in_pool
 from chatbot.llm import ModelUnavailable, Usage, stream_chat
 from chatbot.models import Outcome
 from chatbot.prompts import (
+    COMPACT_MAX_TOKENS,
     compact,
     evidence_messages,
     full_messages,
@@ -256,7 +257,13 @@ async def _sentences(
     if compact():
         passage = hits[chosen.passage - 1]
         messages = evidence_messages(question=question, hit=passage)
-        stream = stream_chat(messages, stop=stop_sequences(), usage=part.usage, url=url)
+        stream = stream_chat(
+            messages,
+            stop=stop_sequences(),
+            usage=part.usage,
+            url=url,
+            max_tokens=min(COMPACT_MAX_TOKENS, settings.LLM_MAX_ANSWER_TOKENS),
+        )
         line = "".join([piece async for piece in stream])
         line = agreement.tidy(line)
         sections = [(chosen.heading, chosen.text)]

@@ -151,7 +151,7 @@ def frequent_question_list(*, user: Reader, limit: int = 100) -> list[FrequentQu
     visible = scope_check_for(user)
     current = dict(Collection.objects.values_list("pk", "knowledge_version"))
     since = timezone.now() - timedelta(seconds=settings.ANSWER_CACHE_TTL)
-    rows = [
+    rows: list[FrequentQuestion] = [
         row
         for row in FrequentQuestion.objects.filter(
             retired_at__isnull=True, last_asked_at__gte=since, model=model_id()

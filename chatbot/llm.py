@@ -7,7 +7,9 @@ the embedded model worker (docs/architecture.md).
 
 from __future__ import annotations
 
+import asyncio
 import json
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -52,6 +54,23 @@ def base_url() -> str:
     return url
 
 
+# One client per event loop, kept: its connections to the model servers stay open between
+# questions, and making a client (an SSL context, a pool) costs more than a short answer's
+# tokens (bench/model_overhead.py).
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _client() -> httpx.AsyncClient:
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None:
+        timeout = httpx.Timeout(settings.LLM_TIMEOUT, connect=10)
+        client = _clients[loop] = httpx.AsyncClient(timeout=timeout)
+    return client
+
+
 async def stream_chat(
     messages: list[dict[str, str]],
     *,
@@ -81,14 +100,10 @@ async def stream_chat(
         payload["stop"] = stop
     headers = {"Authorization": f"Bearer {settings.LLM_API_KEY}"} if settings.LLM_API_KEY else {}
     headers.update(logs.request_headers())  # the question's id, to find it in the server's logs
-    timeout = httpx.Timeout(settings.LLM_TIMEOUT, connect=10)
     try:
-        async with (
-            httpx.AsyncClient(timeout=timeout) as client,
-            client.stream(
-                "POST", f"{url}/chat/completions", json=payload, headers=headers
-            ) as response,
-        ):
+        async with _client().stream(
+            "POST", f"{url}/chat/completions", json=payload, headers=headers
+        ) as response:
             if response.status_code != 200:
                 # Not the body: a model server's error echoes the prompt (the reader's question,
                 # passages of documents), and this message is logged.

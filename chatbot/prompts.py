@@ -39,6 +39,9 @@ SYSTEM_COMPACT = "Answer the question in one full sentence, using only the conte
 _STOP_FULL = ["\nQuestion:", "\nContext:", "\n\n\n"]
 # The 135M model states its answer on the first line and invents from the second on.
 _STOP_COMPACT = ["\n"]
+# Its one sentence is rarely past 40 tokens; without a repeat penalty it sometimes loops on one
+# line until the answer limit (256 tokens, 5 to 7 s here: bench/model_overhead.py).
+COMPACT_MAX_TOKENS = 80
 
 
 def compact() -> bool:

@@ -44,6 +44,10 @@ def start_postgres() -> None:
     connection.close()
 
 
+def _messages() -> list[tuple[int, str]]:
+    return list(Message.objects.values_list("conversation", "role"))
+
+
 @pytest.fixture
 def postgres_restartable() -> Iterator[None]:
     if settings.DATABASES["default"]["ENGINE"] != "config.embedded_postgres":
@@ -69,6 +73,6 @@ async def test_a_question_while_postgres_is_down_gets_a_clear_error_and_the_next
     await communicator.disconnect()
 
     # Nothing half-written: the one conversation holds the answered question and its answer.
-    saved = await sync_to_async(list)(Message.objects.values_list("conversation", "role"))
+    saved = await sync_to_async(_messages)()
     conversation = await sync_to_async(Conversation.objects.get)()
     assert saved == [(conversation.pk, "user"), (conversation.pk, "assistant")]

@@ -24,8 +24,8 @@ QUESTION = "How many paid vacation days do interns earn?"
 
 @pytest.fixture
 def two_workers(settings) -> Iterator[list]:
-    workers = [start_model_worker(free_port()) for _ in range(2)]
-    ports = [w.args[w.args.index("--port") + 1] for w in workers]
+    ports = [free_port() for _ in range(2)]
+    workers = [start_model_worker(port) for port in ports]
     settings.LLM_BASE_URL = ",".join(f"http://127.0.0.1:{port}/v1" for port in ports)
     yield workers
     for worker in workers:
@@ -37,8 +37,9 @@ def two_workers(settings) -> Iterator[list]:
 
 @pytest.fixture
 def one_worker(settings) -> Iterator:
-    worker = start_model_worker(free_port())
-    settings.LLM_BASE_URL = f"http://127.0.0.1:{worker.args[worker.args.index('--port') + 1]}/v1"
+    port = free_port()
+    worker = start_model_worker(port)
+    settings.LLM_BASE_URL = f"http://127.0.0.1:{port}/v1"
     yield worker
     worker.send_signal(signal.SIGCONT)
     worker.kill()

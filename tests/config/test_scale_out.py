@@ -107,7 +107,7 @@ def test_a_progress_event_from_one_web_process_reaches_a_feed_on_the_other(
         )
         assert deleted.status_code in (200, 204), deleted.text
 
-        statuses = []
+        statuses: list[str] = []
         while not statuses or statuses[-1] != "deleted":
             event = receive(feed)
             if event.get("document") == document:  # events of other documents may come too
