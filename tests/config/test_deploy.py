@@ -180,3 +180,54 @@ def test_the_proxy_limits_bodies_as_the_application_does(settings) -> None:
     assert "proxy_set_header Upgrade $http_upgrade;" in websocket
     # A location that sets any header inherits none: the socket must still say who and how.
     assert "X-Forwarded-For $remote_addr" in websocket and "X-Forwarded-Proto" in websocket
+
+
+def test_every_long_running_service_has_a_health_check() -> None:
+    services = compose()["services"]
+    long_running = [name for name, s in services.items() if s.get("restart") != "no"]
+    assert sorted(long_running) == ["llm", "postgres", "proxy", "redis", "web", "worker"]
+    for name in long_running:
+        assert services[name].get("healthcheck", {}).get("test"), name
+    # The web process is ready only when what it needs is: /readyz, not just /healthz.
+    assert "/readyz" in " ".join(services["web"]["healthcheck"]["test"])
+
+
+def test_every_docent_command_in_compose_exists_in_the_code() -> None:
+    """No Docker engine here: what can be checked is that each command names real code."""
+    from django.core.management import get_commands
+
+    commands = get_commands()
+    for name, service in compose()["services"].items():
+        argv = service.get("command")
+        if not isinstance(argv, list) or argv[0] == "sh":
+            continue
+        if argv[:2] == ["python", "manage.py"]:
+            assert argv[2] in commands, (name, argv)
+        elif argv[0] == "daphne":
+            assert argv[-1] == "config.asgi:application"
+            import config.asgi  # noqa: F401 - importable
+        elif argv[0] == "celery":
+            assert argv[1:3] == ["-A", "config"]
+            from config.celery import app
+
+            assert app.main == "docent"  # -A config finds config.celery.app
+    for name, service in compose()["services"].items():
+        test = service.get("healthcheck", {}).get("test", [])
+        if "deploy/probe.py" in test:
+            assert (ROOT / "deploy" / "probe.py").is_file(), name
+
+
+def test_the_probe_tells_a_healthy_url_from_a_refused_one(live_server) -> None:
+    import subprocess
+    import sys
+
+    from config.embedded import free_port
+
+    ok = subprocess.run(
+        [sys.executable, "deploy/probe.py", f"{live_server.url}/healthz"], cwd=ROOT, timeout=30
+    )
+    down = subprocess.run(
+        [sys.executable, "deploy/probe.py", f"http://127.0.0.1:{free_port()}/healthz"],
+        cwd=ROOT, timeout=30, capture_output=True,
+    )
+    assert (ok.returncode, down.returncode) == (0, 1)
