@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # llama-cpp-python builds from source; we need no multimodal support.
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 
-.PHONY: install run test test-fast test-external browser bench bench-byo lint down clean
+.PHONY: install run test test-fast test-external browser manuals bench bench-byo lint down clean
 
 install: $(STAMP)
 
@@ -25,10 +25,17 @@ browser:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's diffutils and aptitude manuals: public corpora for the retrieval and answer tests
+# and benches (docs/quality.md); the tests that read them skip without them.
+manuals:
+	@test -f /usr/share/doc/diffutils/Comparison.html -a -d /usr/share/doc/aptitude/html/en || { \
+	  echo "installing Debian's diffutils and aptitude manuals for the quality tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq diffutils-doc aptitude-doc-en >/dev/null; }
+
 run: install
 	$(PY) manage.py up
 
-test: install browser
+test: install browser manuals
 	$(PY) -m pytest
 
 # Everything but the browser and the slow end-to-end paths.
