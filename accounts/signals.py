@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_out
@@ -41,7 +42,7 @@ def _groups_changed(sender: Any, instance: Any, action: str, pk_set: Any, **kwar
         return
     people = [instance.pk] if isinstance(instance, User) else list(pk_set or ())
     for user_id in people:
-        transaction.on_commit(lambda user_id=user_id: credentials_changed(user_id=user_id))
+        transaction.on_commit(functools.partial(credentials_changed, user_id=user_id))
 
 
 @receiver(post_save, sender=User)
