@@ -93,8 +93,8 @@
     actions.setAttribute("aria-label", "Answer actions");
     actions.append(
       button("Copy", "act copy", "Copy answer"),
-      rateButton("up", "👍", "Helpful"),
-      rateButton("down", "👎", "Not helpful"),
+      rateButton("up", "Helpful", "Helpful"),
+      rateButton("down", "Not helpful", "Not helpful"),
       button("Regenerate", "act regenerate", "Answer this question again"),
     );
     item.appendChild(actions);
