@@ -227,6 +227,9 @@ DOCUMENT_MAX_TEXT_CHARS = env_int("DOCUMENT_MAX_TEXT_CHARS", 5_000_000)
 DOCUMENT_MAX_CHUNKS = env_int("DOCUMENT_MAX_CHUNKS", 20_000)
 # Runs started on one version that never ended (the worker died): then it fails for good.
 INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 3)
+# A running worker queues again a document left queued this long (its task lost with a broker
+# that restarted: the embedded Redis keeps nothing); duplicates are harmless (advisory lock).
+INGEST_REQUEUE_SECONDS = env_int("INGEST_REQUEUE_SECONDS", 900)
 
 # --- Answering --------------------------------------------------------------------------------
 # Passages given to the model. Four beat two for the bundled model too

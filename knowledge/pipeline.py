@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -286,6 +287,20 @@ def documents_pending() -> list[tuple[int, int]]:
     """(id, version) of every document left queued or half-done, to be queued again."""
     pending = Document.objects.exclude(status__in=FINAL_STATUSES)
     return list(pending.values_list("pk", "version"))
+
+
+def documents_stalled(*, older_than: timedelta) -> list[tuple[int, int]]:
+    """(id, version) of documents still queued and untouched for `older_than`, marked touched.
+
+    Their task was most likely lost with the broker's queue (a Redis that restarted keeps
+    nothing). Marking them now makes the next look wait another `older_than` before asking
+    again, so a long backlog is not queued twice over every time.
+    """
+    cutoff = timezone.now() - older_than
+    stalled = Document.objects.filter(status=DocumentStatus.QUEUED, updated_at__lt=cutoff)
+    found = list(stalled.values_list("pk", "version"))
+    Document.objects.filter(pk__in=[pk for pk, _ in found]).update(updated_at=timezone.now())
+    return found
 
 
 def documents_wait(

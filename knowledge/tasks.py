@@ -7,13 +7,23 @@ so nothing here needs a function-level import to dodge a circle.
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from datetime import timedelta
 
 from celery import Task, shared_task
 from celery.exceptions import MaxRetriesExceededError
 from celery.signals import worker_ready
-from django.db import InterfaceError, OperationalError, transaction
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, close_old_connections, transaction
 
-from knowledge.pipeline import IngestOutcome, document_fail, document_ingest, documents_pending
+from knowledge.pipeline import (
+    IngestOutcome,
+    document_fail,
+    document_ingest,
+    documents_pending,
+    documents_stalled,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +70,33 @@ def ingest_after_commit(*, document_id: int, version: int) -> None:
 
 @worker_ready.connect
 def requeue_pending_documents(**_: object) -> None:
-    """The database, not the broker, is the record of pending work: a lost queue loses nothing."""
+    """The database, not the broker, is the record of pending work: a lost queue loses nothing.
+
+    At start, everything pending is queued again; then, while the worker runs, documents
+    left queued for INGEST_REQUEUE_SECONDS (their task lost with a broker that restarted)."""
     pending = documents_pending()
     for document_id, version in pending:
         ingest_document.delay(document_id, version)
     if pending:
         log.info("re-queued %d pending documents", len(pending))
+    threading.Thread(target=_requeue_stalled_forever, name="requeue-stalled", daemon=True).start()
+
+
+def requeue_stalled() -> int:
+    """Queue again the documents whose task went missing; how many."""
+    stalled = documents_stalled(older_than=timedelta(seconds=settings.INGEST_REQUEUE_SECONDS))
+    for document_id, version in stalled:
+        ingest_document.delay(document_id, version)
+    if stalled:
+        log.info("re-queued %d documents left queued too long", len(stalled))
+    return len(stalled)
+
+
+def _requeue_stalled_forever() -> None:
+    while True:
+        time.sleep(settings.INGEST_REQUEUE_SECONDS)
+        close_old_connections()
+        try:
+            requeue_stalled()
+        except Exception:  # noqa: BLE001 - the next round tries again; the worker goes on
+            log.warning("could not look for documents left queued", exc_info=True)
