@@ -17,10 +17,11 @@ from pydantic import BaseModel, ValidationError
 
 from accounts import sockets
 from chatbot import limits, protocol
-from chatbot.answering import DoneEvent, QueuedEvent, StartedEvent, answer_question
+from chatbot.answering import DoneEvent, StartedEvent, answer_question
 from chatbot.db import in_pool
 from chatbot.feedback import feedback_record
 from chatbot.llm import ModelUnavailable
+from chatbot.model_part import QueuedEvent
 from config import logs, metrics
 from knowledge.markup import markdown_html
 
