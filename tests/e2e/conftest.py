@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -19,18 +20,20 @@ from tests.conftest import ROOT
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture
-def live_url(transactional_db) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DOCENT_DB_NAME": settings.DATABASES["default"]["NAME"],
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "PORT": str(port),  # the page's websocket origin, http://127.0.0.1:PORT, is allowed
-    }
+@contextlib.contextmanager
+def live_daphne(port: int, **env: str) -> Iterator[str]:
+    """A real Daphne serving the ASGI app on the test database at `port`, with `env` added."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DOCENT_DB_NAME": settings.DATABASES["default"]["NAME"],
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            "PORT": str(port),  # the page's websocket origin, http://127.0.0.1:PORT, is allowed
+            **env,
+        },
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -43,9 +46,17 @@ def live_url(transactional_db) -> Iterator[str]:
     else:
         proc.kill()
         raise RuntimeError("daphne did not start")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=15)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+@pytest.fixture
+def live_url(transactional_db) -> Iterator[str]:
+    with live_daphne(free_port()) as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,21 +9,15 @@ token against the provider's keys and reads the userinfo endpoint.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
-from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from accounts.models import User
 from config.embedded import free_port
-from tests.conftest import ROOT
+from tests.e2e.conftest import live_daphne
 from tests.oidc_provider.harness import Provider, provider_running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -60,47 +54,16 @@ def sso_url(
     )
     secret_file = tmp_path / "oidc-client-secret"
     secret_file.write_text(CLIENT_SECRET + "\n")
-    env = {
-        **os.environ,
-        "DOCENT_DB_NAME": settings.DATABASES["default"]["NAME"],
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "PORT": str(port),
-        "OIDC_ISSUER": provider.issuer,
-        "OIDC_CLIENT_ID": CLIENT_ID,
-        "OIDC_CLIENT_SECRET_FILE": str(secret_file),
-        "OIDC_PROVIDER_NAME": "Acme SSO",
-        "LOCAL_LOGIN": "false",
+    with live_daphne(
+        port,
+        OIDC_ISSUER=provider.issuer,
+        OIDC_CLIENT_ID=CLIENT_ID,
+        OIDC_CLIENT_SECRET_FILE=str(secret_file),
+        OIDC_PROVIDER_NAME="Acme SSO",
+        LOCAL_LOGIN="false",
         **docent_env,
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "config.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/accounts/login/", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("daphne did not start")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=15)
+    ) as live:
+        yield live
 
 
 def start_sign_in(page: Page, url: str) -> None:
