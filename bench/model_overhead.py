@@ -20,6 +20,12 @@ the embedded model worker and this process take turns, never run at once.
 
 from __future__ import annotations
 
+import os
+
+# As the model worker runs (chatbot/management/commands/llm_worker.py), before OpenMP starts:
+# spinning threads would take the core the other engine's process needs.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import argparse
 import asyncio
 import sys

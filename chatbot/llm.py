@@ -118,6 +118,10 @@ async def stream_chat(
                 if data == "[DONE]":
                     break
                 chunk = json.loads(data)
+                if chunk.get("error"):
+                    # A server that fails mid-answer says so in the stream (llama.cpp, vLLM,
+                    # Docent's worker): the answer so far is not the whole answer.
+                    raise ModelUnavailable("The model worker failed mid-answer")
                 reported = chunk.get("usage")
                 if usage is not None and reported:
                     usage.prompt_tokens = reported.get("prompt_tokens")

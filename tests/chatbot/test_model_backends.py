@@ -1,18 +1,23 @@
 """Several real model workers behind the fair line: the line is shown, a dead one is skipped.
 
-Separately started `llm_worker` processes (llama-cpp-python's OpenAI-compatible server,
+Separately started `llm_worker` processes (Docent's OpenAI-compatible model worker,
 standing in for llama-server or vLLM) on ports of their own, named in LLM_BASE_URL.
 """
 
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
 
+from chatbot.management.commands.llm_worker import bundled_model_path, fast_copy
 from tests.chatbot.test_model_faults import VACATION, free_port, start_model_worker
 from tests.support import ws
 from tests.support.corpus import ingest_text
@@ -101,3 +106,47 @@ async def test_waiting_questions_hear_their_place_and_a_newcomer_goes_first(
             message = await ws.receive(communicator, timeout=120)
         assert message["type"] == "done"
         await communicator.disconnect()
+
+
+@pytest.fixture
+def library_server(settings) -> Iterator:
+    """llama-cpp-python's own OpenAI-compatible server, started apart from Docent: the
+    stand-in here for an existing engine (llama-server, vLLM) behind LLM_BASE_URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(fast_copy(bundled_model_path())),
+         "--port", str(port), "--n_threads", "1", "--model_alias", settings.LLM_MODEL_NAME],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 180
+    while True:
+        assert server.poll() is None and time.monotonic() < deadline, "llama_cpp.server did not start"
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    settings.LLM_BASE_URL = f"http://127.0.0.1:{port}/v1"
+    yield server
+    server.kill()
+    server.wait()
+
+
+async def test_an_existing_openai_compatible_server_answers_in_place_of_the_worker(
+    dave, handbook, library_server
+) -> None:
+    await sync_to_async(ingest_text)(handbook, "vacation.md", VACATION)
+    communicator = await signed_in(dave)
+    await communicator.send_json_to({"type": "ask", "id": "q1", "text": QUESTION})
+
+    tokens = []
+    message = await ws.receive(communicator, timeout=120)
+    while message["type"] in ("token", "queued"):
+        tokens += [message["text"]] if message["type"] == "token" else []
+        message = await ws.receive(communicator, timeout=120)
+
+    assert message["type"] == "done" and message["outcome"] in ("answered", "evidence")
+    assert message["usage"]["answer_tokens"] > 0  # the model was asked, on that server
+    assert "".join(tokens) == message["answer"]
+    await communicator.disconnect()

@@ -1,4 +1,4 @@
-"""Serve the local GGUF model over the OpenAI API (llama-cpp-python's server)."""
+"""Serve the local GGUF model over the OpenAI API (chatbot.model_server, on uvicorn)."""
 
 from __future__ import annotations
 
@@ -108,8 +108,9 @@ class Command(BaseCommand):
         # OpenMP threads that spin-wait collapse generation when other processes share the cores.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import uvicorn
-        from llama_cpp.server.app import create_app
-        from llama_cpp.server.settings import ModelSettings, ServerSettings
+        from llama_cpp import Llama
+
+        from chatbot.model_server import ModelServer
 
         loopback = host in ("127.0.0.1", "localhost", "::1")
         if not loopback and not settings.LLM_API_KEY:
@@ -120,33 +121,23 @@ class Command(BaseCommand):
         path = Path(model) if model else fast_copy(bundled_model_path())
         if not path.exists():
             raise CommandError(f"No model file at {path}")
-        app = create_app(
-            server_settings=ServerSettings(
-                host=host,
-                port=port,
-                interrupt_requests=False,
-                # On loopback (the embedded worker) no key: its health check sends none.
-                api_key=None if loopback else settings.LLM_API_KEY,
-            ),
-            model_settings=[
-                ModelSettings(
-                    model=str(path),
-                    model_alias=settings.LLM_MODEL_NAME,
-                    n_ctx=context,
-                    n_threads=threads,
-                    n_threads_batch=threads,
-                    flash_attn=True,
-                    verbose=False,
-                )
-            ],
+        llama = Llama(
+            model_path=str(path),
+            n_ctx=context,
+            n_threads=threads,
+            n_threads_batch=threads,
+            flash_attn=True,
+            verbose=False,
         )
-        from llama_cpp.server import app as server_app
-
-        # create_app loaded the model into the server's proxy: describe what it holds.
-        if server_app._llama_proxy is not None:
-            line = loaded_line(server_app._llama_proxy(), path)
-            self.stdout.write(line)
-            log.info(line)
+        line = loaded_line(llama, path)
+        self.stdout.write(line)
+        log.info(line)
+        # On loopback (the embedded worker) no key: its health check sends none.
+        app = ModelServer(
+            llama,
+            alias=settings.LLM_MODEL_NAME,
+            api_key=None if loopback else settings.LLM_API_KEY,
+        ).app
         self.stdout.write(f"model worker: {path.name} on http://{host}:{port}/v1")
         self.stdout.flush()
         uvicorn.run(app, host=host, port=port, log_level="warning")
