@@ -79,6 +79,7 @@ class DoneEvent:
     outcome: Outcome = Outcome.ANSWERED
     message: int | None = None  # the saved answer's id, for feedback
     usage: protocol.Usage | None = None
+    cache_tier: str | None = None  # "exact" or "semantic" for a cached answer (metrics only)
 
 
 class Stopwatch:
@@ -234,6 +235,7 @@ async def answer_question(
             searched=names,
             outcome=Outcome.CACHED,
             message=message,
+            cache_tier=found.tier,
         )
         return
 

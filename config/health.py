@@ -1,7 +1,7 @@
 """Readiness checks: one function per dependency, each short, bounded in time and discreet.
 
-A check returns nothing when its dependency answers and raises `NotReady` with a short
-reason otherwise. Reasons never hold a URL (it may carry a password), an exception's
+A check returns nothing (or a short note) when its dependency answers and raises
+`NotReady` with a short reason otherwise. Reasons never hold a URL (it may carry a password), an exception's
 text (it may echo a query or a prompt) or a host name: only what failed and how
 ("refused", "timed out", "HTTP 503", the exception's class name).
 
@@ -67,19 +67,40 @@ def broker() -> None:
         conn.ensure_connection(max_retries=0, timeout=TIMEOUT)
 
 
-def model_backend() -> None:
-    """LLM_BASE_URL, else the embedded model worker: it lists its models when it can answer."""
+def model_backend() -> str | None:
+    """Every model backend (LLM_BASE_URL's, else each embedded worker) lists its models.
+
+    Ready while at least one answers: the fair line skips a backend that is down
+    (chatbot.model_queue), so questions are still answered, more slowly; the reason then
+    says how many of them answer, by position in the list (never a URL).
+    """
     if settings.LLM_BASE_URL:
-        url = str(settings.LLM_BASE_URL).rstrip("/")
+        urls = [u.strip().rstrip("/") for u in str(settings.LLM_BASE_URL).split(",") if u.strip()]
     else:
-        found = embedded.llm_worker_url()
-        if found is None:
+        urls = embedded.llm_worker_urls()
+        if not urls:
             raise NotReady("no model worker is running")
-        url = found
+    with ThreadPoolExecutor(max_workers=len(urls), thread_name_prefix="readyz-model") as pool:
+        failures = list(pool.map(_backend_failure, urls))  # None where it answers
+    down = [n for n, failure in enumerate(failures, start=1) if failure is not None]
+    if len(down) == len(urls):
+        first = failures[0]
+        assert first is not None
+        raise NotReady(_reason(first) if len(urls) == 1 else f"none of {len(urls)} backends answers")
+    if down:
+        listed = ", ".join(map(str, down))
+        return f"{len(urls) - len(down)} of {len(urls)} backends answer (down: {listed})"
+    return None
+
+
+def _backend_failure(url: str) -> Exception | None:
+    """Why the backend at `url` does not list its models, or None when it does."""
     headers = {"Authorization": f"Bearer {settings.LLM_API_KEY}"} if settings.LLM_API_KEY else {}
-    response = httpx.get(f"{url}/models", headers=headers, timeout=TIMEOUT)
-    if response.status_code != 200:
-        raise NotReady(f"HTTP {response.status_code}")
+    try:
+        response = httpx.get(f"{url}/models", headers=headers, timeout=TIMEOUT)
+    except Exception as exc:  # noqa: BLE001 - a reason, not a crash
+        return exc
+    return None if response.status_code == 200 else NotReady(f"HTTP {response.status_code}")
 
 
 def embedding_model() -> None:
@@ -89,7 +110,7 @@ def embedding_model() -> None:
         raise NotReady(f"{len(vector)} dimensions, not {settings.EMBEDDING_DIMENSIONS}")
 
 
-CHECKS: dict[str, Callable[[], None]] = {
+CHECKS: dict[str, Callable[[], str | None]] = {
     "database": database,
     "redis": cache_redis,
     "broker": broker,
@@ -98,14 +119,15 @@ CHECKS: dict[str, Callable[[], None]] = {
 }
 
 
-def run_check(name: str, check: Callable[[], None]) -> CheckResult:
+def run_check(name: str, check: Callable[[], str | None]) -> CheckResult:
+    """A check passes by returning: nothing ("ok"), or a note on how (a backend down)."""
     start = time.perf_counter()
     try:
-        check()
+        note = check()
     except Exception as exc:  # noqa: BLE001 - every failure is a reason, never a crash
         ok, reason = False, _reason(exc)
     else:
-        ok, reason = True, "ok"
+        ok, reason = True, note or "ok"
     return CheckResult(name, ok, reason, round((time.perf_counter() - start) * 1000, 1))
 
 

@@ -73,6 +73,11 @@ ANSWER_TOTAL = Histogram(
     ["outcome"],
     buckets=_ANSWER_BUCKETS,
 )
+CACHE_HITS = Counter(
+    "docent_cache_hits",
+    "Questions answered from the answer cache, by tier (exact, semantic).",
+    ["tier"],
+)
 MODEL_RATE = Histogram(
     "docent_model_tokens_per_second",
     "Model tokens per second of one answer, from the request to its last token.",
@@ -130,6 +135,8 @@ class Done(Protocol):
     def timings(self) -> dict[str, float]: ...
     @property
     def usage(self) -> _Usage | None: ...
+    @property
+    def cache_tier(self) -> str | None: ...
 
 
 class _Usage(Protocol):
@@ -144,6 +151,8 @@ def answer_observed(done: Done) -> None:
     """Count one finished answer and record its timings (milliseconds, chatbot.answering)."""
     outcome = str(done.outcome)
     QUESTIONS.labels(outcome=outcome).inc()
+    if done.cache_tier:
+        CACHE_HITS.labels(tier=done.cache_tier).inc()
     timings = done.timings
     if "first_token" in timings:
         FIRST_TOKEN.labels(outcome=outcome).observe(timings["first_token"] / 1000)

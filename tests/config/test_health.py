@@ -64,6 +64,27 @@ def test_readyz_is_503_naming_the_model_backend_when_it_does_not_answer(
     assert str(port).encode() not in response.content
 
 
+def test_readyz_checks_every_backend_and_stays_ready_while_one_answers(
+    client, settings, warm
+) -> None:
+    answering = embedded.llm_worker_url()  # the suite's own model worker
+    dead = [embedded.free_port() for _ in range(2)]  # nothing listens there
+    settings.LLM_BASE_URL = f"{answering},http://127.0.0.1:{dead[0]}/v1"
+
+    partly = client.get("/readyz")
+
+    assert partly.status_code == 200
+    backend = partly.json()["checks"]["model_backend"]
+    assert (backend["status"], backend["reason"]) == ("ok", "1 of 2 backends answer (down: 2)")
+
+    settings.LLM_BASE_URL = ",".join(f"http://127.0.0.1:{port}/v1" for port in dead)
+    none = client.get("/readyz")
+
+    assert none.status_code == 503
+    backend = none.json()["checks"]["model_backend"]
+    assert (backend["status"], backend["reason"]) == ("error", "none of 2 backends answers")
+
+
 @pytest.mark.django_db
 def test_readyz_reports_a_broker_that_cannot_be_reached(client, settings, tmp_path) -> None:
     from config.celery import app
