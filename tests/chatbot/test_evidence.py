@@ -12,6 +12,7 @@ from chatbot.followups import query_vector, standalone
 from knowledge.search import chunk_search
 from knowledge.selectors import reader_scope
 from tests.support.corpus import ingest_text
+from tests.support.hits import make_hit
 
 VACATION = """# Vacation and leave
 
@@ -62,6 +63,39 @@ def test_a_table_row_keeps_its_header() -> None:
 def test_paragraphs_split_into_sentences() -> None:
     units = evidence.spans("Interns earn 2 days a month. Contractors earn none.\nThey may take unpaid leave.")
     assert units == ["Interns earn 2 days a month.", "Contractors earn none.", "They may take unpaid leave."]
+
+
+def test_a_definition_list_entry_keeps_its_term_with_its_description() -> None:
+    # An option reference as HTML leaves it: terms on lines of their own, then what they do.
+    text = (
+        "-i\n--ignore-case\nIgnore changes in case. See Suppressing Case Differences .\n"
+        "-I regexp\nIgnore changes that just insert or delete lines that match regexp ."
+    )
+    assert evidence.spans(text) == [
+        "-i --ignore-case Ignore changes in case. See Suppressing Case Differences .",
+        "-I regexp Ignore changes that just insert or delete lines that match regexp .",
+    ]
+
+
+def test_prose_lines_stay_sentences() -> None:
+    # Lines that end sentences are no terms: a paragraph's sentences are still its units.
+    text = "Interns earn 2 days per month.\nDays not taken are paid out. Ask People."
+    assert evidence.spans(text) == [
+        "Interns earn 2 days per month.", "Days not taken are paid out.", "Ask People.",
+    ]
+
+
+def test_a_runner_up_from_the_same_document_is_shown_more_readily() -> None:
+    # Between RUNNER_UP_SHARE (0.9) and SAME_DOCUMENT_SHARE (0.85) of the best span's score.
+    hits = [make_hit(1, "Alpha one. Beta two. Gamma three. Delta four."), make_hit(2, "Other text.")]
+    best = evidence.Evidence(passage=1, text="Alpha one.", heading="", title="Doc 1", score=1.0,
+                             term_share=1.0)
+    same = evidence.Evidence(passage=1, text="Delta four.", heading="", title="Doc 1", score=0.87,
+                             term_share=1.0, index=3)
+    other = evidence.Evidence(passage=2, text="Other text.", heading="", title="Doc 2", score=0.87,
+                              term_share=1.0)
+    assert [e.text for e in evidence.excerpts(ranked_spans=[best, same], hits=hits)][1:] == ["Delta four."]
+    assert [e.text for e in evidence.excerpts(ranked_spans=[best, other], hits=hits)][1:] == []
 
 
 def test_the_kind_of_answer_is_read_from_the_question() -> None:
