@@ -14,7 +14,13 @@ path as an operator (no cache) and reports, per set:
 - contradicts: the answer states a number its evidence does not hold (target 0);
 - first words / model: median milliseconds to the evidence and to the end of the model's line.
 
-    .venv/bin/python bench/answer_accuracy.py [QA.jsonl ...] [--limit N]
+    .venv/bin/python bench/answer_accuracy.py [QA.jsonl ...] [--limit N] [--misses] [--no-model]
+
+`--misses` prints, for each question the final answer misses, what was shown and
+which passages held the fact (a retrieval miss, an evidence-selection miss or a
+refusal). `--no-model` measures the evidence alone (the same retrieval, spans and
+refusal rule as answering, without asking the model): final is then the evidence,
+in a fraction of the time, for trying evidence rules.
 
 With no files: the sample set and the diffutils and aptitude sets (ingest them first
 with bench/retrieval_quality.py; a set whose documents are missing just scores low).
@@ -43,9 +49,18 @@ from django.conf import settings  # noqa: E402
 
 from accounts.readers import OPERATOR  # noqa: E402
 from chatbot import evidence, followups, terms  # noqa: E402
-from chatbot.answering import DoneEvent, Stopwatch, TokenEvent, answer_question, retrieve  # noqa: E402
+from chatbot.answering import (  # noqa: E402
+    DoneEvent,
+    Stopwatch,
+    TokenEvent,
+    answer_question,
+    retrieve,
+    should_abstain,
+    unknown_words,
+)
 from chatbot.citations import without_citations  # noqa: E402
 from chatbot.prompts import passage_budget  # noqa: E402
+from knowledge.search import Hit  # noqa: E402
 from knowledge.selectors import reader_scope  # noqa: E402
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
@@ -76,9 +91,55 @@ class Outcome:
     contradicts: bool
     first_words: float
     total: float
+    look: Look | None = None
 
 
-async def ask(question: str, expected: str) -> Outcome:
+@dataclass
+class Look:
+    """What the evidence step sees for a question, without the model."""
+
+    hits: list[Hit]
+    ranked: list[evidence.Evidence]
+    shown: list[evidence.Evidence]
+    abstained: bool
+    baseline: str  # the span closest in meaning alone
+
+    def quote(self) -> str:
+        return "" if self.abstained or not self.shown else evidence.quote(*self.shown)
+
+
+async def look(question: str) -> Look:
+    """Retrieval, the ranked spans, what is shown and the refusal rule, as answering does them."""
+    rewrite = followups.standalone(question=question, history=[])
+    vector = followups.query_vector(rewrite)
+    scope = await sync_to_async(reader_scope)(OPERATOR)
+    hits = await retrieve(
+        scope=scope, question=rewrite.text, vector=vector,
+        budget=passage_budget(question=rewrite.text), watch=Stopwatch(),
+    )
+    ranked = evidence.ranked(question=rewrite.text, hits=hits, question_vector=vector)
+    shown = evidence.excerpts(ranked_spans=ranked, hits=hits)
+    unknown = await sync_to_async(unknown_words)(scope=scope, question=rewrite.text)
+    abstained = should_abstain(hits, shown[0] if shown else None, unknown=unknown)
+    weights = (evidence.TERM_WEIGHT, evidence.KIND_WEIGHT, evidence.RANK_WEIGHT)
+    evidence.TERM_WEIGHT = evidence.KIND_WEIGHT = evidence.RANK_WEIGHT = 0.0
+    try:
+        chosen = evidence.choose(question=rewrite.text, hits=hits, question_vector=vector)
+    finally:
+        evidence.TERM_WEIGHT, evidence.KIND_WEIGHT, evidence.RANK_WEIGHT = weights
+    return Look(hits, ranked, shown, abstained, chosen.text if chosen else "")
+
+
+async def ask(question: str, expected: str, *, model: bool = True) -> Outcome:
+    seen = await look(question)
+    passages = "\n".join(hit.text for hit in seen.hits)
+    if not model:
+        quote = seen.quote()
+        return Outcome(
+            final=holds(quote, expected), evidence=holds(quote, expected),
+            passages=holds(passages, expected), baseline=holds(seen.baseline, expected),
+            kept=False, contradicts=False, first_words=0.0, total=0.0, look=seen,
+        )
     tokens: list[str] = []
     done: DoneEvent | None = None
     async for event in answer_question(user=OPERATOR, question=question, save=False):
@@ -88,35 +149,46 @@ async def ask(question: str, expected: str) -> Outcome:
             done = event
     assert done is not None
     quote, model_line = tokens[0], "".join(tokens[1:])
-    passages, baseline = await baseline_evidence(question)
     return Outcome(
         final=holds(done.answer, expected),
         evidence=holds(quote, expected),
         passages=holds(passages, expected),
-        baseline=holds(baseline, expected),
+        baseline=holds(seen.baseline, expected),
         kept=bool(model_line.strip()),
         contradicts=bool(terms.numbers(without_citations(model_line)) - terms.numbers(quote)),
         first_words=done.timings.get("first_token", 0.0),
         total=done.timings.get("total", 0.0),
+        look=seen,
     )
 
 
-async def baseline_evidence(question: str) -> tuple[str, str]:
-    """The passages answering used, and the span closest in meaning to the question."""
-    rewrite = followups.standalone(question=question, history=[])
-    vector = followups.query_vector(rewrite)
-    scope = await sync_to_async(reader_scope)(OPERATOR)
-    hits = await retrieve(
-        scope=scope, question=rewrite.text, vector=vector,
-        budget=passage_budget(question=rewrite.text), watch=Stopwatch(),
-    )
-    weights = (evidence.TERM_WEIGHT, evidence.KIND_WEIGHT, evidence.RANK_WEIGHT)
-    evidence.TERM_WEIGHT = evidence.KIND_WEIGHT = evidence.RANK_WEIGHT = 0.0
-    try:
-        chosen = evidence.choose(question=rewrite.text, hits=hits, question_vector=vector)
-    finally:
-        evidence.TERM_WEIGHT, evidence.KIND_WEIGHT, evidence.RANK_WEIGHT = weights
-    return "\n".join(hit.text for hit in hits), chosen.text if chosen else ""
+def miss_report(question: str, expected: str, outcome: Outcome) -> str:
+    """Why the answer missed: refused, passages without the fact, or the wrong span shown."""
+    seen = outcome.look
+    assert seen is not None
+    holding = [n for n, hit in enumerate(seen.hits, start=1) if holds(hit.text, expected)]
+    if seen.abstained:
+        why = "refused"
+    elif not holding:
+        why = "retrieval"
+    else:
+        why = "evidence"
+    lines = [f"  miss ({why}): {question}", f"    expected: {expected}"]
+    lines.append("    passages: " + "; ".join(
+        f"[{n}]{'*' if n in holding else ''} {hit.title} > {hit.heading[-50:]}"
+        for n, hit in enumerate(seen.hits, start=1)
+    ))
+    best = seen.ranked[0].score if seen.ranked else 0.0
+    for e in seen.shown:
+        lines.append(f"    shown [{e.passage}] {e.score:.3f} sim {e.similarity:.3f} "
+                     f"terms {e.term_share:.2f}: {' '.join(e.text.split())[:400]}")
+    for place, e in enumerate(seen.ranked, start=1):
+        if holds(e.text, expected):
+            lines.append(f"    first holding span: #{place} [{e.passage}] {e.score:.3f} "
+                         f"({e.score / best if best else 0:.2f} of best) sim {e.similarity:.3f} "
+                         f"terms {e.term_share:.2f}: {' '.join(e.text.split())[:400]}")
+            break
+    return "\n".join(lines)
 
 
 def share(outcomes: list[Outcome], name: str) -> str:
@@ -127,7 +199,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("qa", nargs="*", type=Path, default=DEFAULT_SETS)
     parser.add_argument("--limit", type=int, default=0, help="only the first N questions of each set")
-    parser.add_argument("--misses", action="store_true", help="print the questions the answer misses")
+    parser.add_argument("--misses", action="store_true", help="print the questions the answer misses, and why")
+    parser.add_argument("--no-model", action="store_true", help="the evidence alone, without the model")
     args = parser.parse_args()
     settings.ANSWER_CACHE_ENABLED = False
     print(f"prompt {settings.LLM_PROMPT}, model {settings.LLM_MODEL_PATH or 'bundled'}, "
@@ -140,10 +213,10 @@ def main() -> None:
         items = [i for i in items if i.get("answer")][: args.limit or None]
         outcomes = []
         for item in items:
-            outcome = asyncio.run(ask(item["question"], item["answer"]))
+            outcome = asyncio.run(ask(item["question"], item["answer"], model=not args.no_model))
             outcomes.append(outcome)
             if args.misses and not outcome.final:
-                print(f"  miss: {item['question']}  (expected {item['answer']})")
+                print(miss_report(item["question"], item["answer"], outcome))
         name = path.stem if path.stem != "qa" else "sample"
         print(f"{name:<12} {len(outcomes):>3} " + " ".join(f"{share(outcomes, c):>11}" for c in columns)
               + f" {statistics.median(o.first_words for o in outcomes):>12.0f}"
