@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import os
 import secrets
@@ -150,6 +151,8 @@ def summary(label: str, asked: list[Asked], wall: float) -> dict[str, float]:
         f"{figures['done_p50']:>6.2f} {figures['done_p95']:>6.2f}"
         + (f"  ({', '.join(errors)})" if errors else "")
     )
+    outcomes = collections.Counter(a.outcome for a in answered)
+    print(f"{'':<22} outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
     return figures
 
 
