@@ -21,6 +21,11 @@ of DOCENT_VAR_DIR (default var/), in a database of its own (DOCENT_DB_NAME,
 default docent_bench), so demo data is left alone.
 
     .venv/bin/python bench/ingest_throughput.py [--pages 300]
+
+With --manual, a real public manual instead: every HTML page under the folders given
+(a page is a page), for example Debian's python3.11-doc:
+
+    .venv/bin/python bench/ingest_throughput.py --manual /usr/share/doc/python3.11/html/{c-api,howto,tutorial,reference,faq,using,extending}
 """
 
 from __future__ import annotations
@@ -131,6 +136,16 @@ def generate(folder: Path, pages: int) -> list[tuple[Path, int]]:
     return corpus
 
 
+def manual(folders: list[Path]) -> list[tuple[Path, int]]:
+    """Every HTML page under `folders`, one page each, in name order; page names must be
+    unique (documents keep only their base name), so a duplicate is skipped."""
+    pages: dict[str, Path] = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*.html")):
+            pages.setdefault(path.name, path)
+    return [(path, 1) for path in pages.values()]
+
+
 def embedding_text(heading: str, text: str) -> str:
     # As knowledge.chunking.ChunkDraft.embedding_text: the heading path is embedded too.
     return f"{heading}\n{text}" if heading else text
@@ -166,6 +181,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--manual", type=Path, nargs="+", help="folders of HTML pages to ingest")
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
@@ -181,7 +197,7 @@ def main() -> None:
     chunks = 0
     try:
         with tempfile.TemporaryDirectory(prefix="docent-bench-") as tmp:
-            corpus = generate(Path(tmp), args.pages)
+            corpus = manual(args.manual) if args.manual else generate(Path(tmp), args.pages)
             # Rounds: the pipeline and the plain encode take turns, so a neighbour's load on
             # this shared machine weighs on both alike rather than on whichever ran last.
             for round_files in (corpus[i :: args.rounds] for i in range(args.rounds)):
