@@ -5,7 +5,10 @@ keeps a few percent of the rows, a plain HNSW scan returns far fewer than k rows
 Docent's search turns on `hnsw.iterative_scan = relaxed_order` (knowledge/search.py).
 This bench fills a throwaway database with a large collection and a small one,
 searches as a reader of the small one only, and prints recall@k against an exact
-(sequential) search in the same run.
+(sequential) search in the same run, with each mode's p50/p95 time per query; then
+Docent's whole hybrid search (`chunk_search`: the vector lane as above, full text,
+exact terms, fusion) as the same reader, p50/p95. Chunk texts and query words are drawn
+from the sample corpus's vocabulary, so the full-text lane has real work to do.
 
     .venv/bin/python bench/filtered_recall.py [--rows 20000] [--share 0.02] [--queries 50]
 """
@@ -13,6 +16,8 @@ searches as a reader of the small one only, and prints recall@k against an exact
 from __future__ import annotations
 
 import argparse
+import re
+import statistics
 import time
 
 from _bootstrap import django_setup  # bench/ is on the path: the scripts run as files
@@ -25,6 +30,8 @@ from django.db import connection, transaction  # noqa: E402
 
 from knowledge.collections import collection_ensure  # noqa: E402
 from knowledge.models import Chunk, Document  # noqa: E402
+from knowledge.search import EF_SEARCH, chunk_search  # noqa: E402
+from knowledge.selectors import ReaderScope  # noqa: E402
 
 DIMENSIONS = 384
 MODES = {
@@ -36,11 +43,14 @@ MODES = {
         "SET LOCAL enable_seqscan = off",
         "SET LOCAL hnsw.iterative_scan = off",
     ],
-    "hnsw, relaxed_order (Docent)": [
-        "SET LOCAL enable_seqscan = off",
-        "SET LOCAL hnsw.iterative_scan = relaxed_order",
-        "SET LOCAL hnsw.ef_search = 100",
-    ],
+    **{
+        f"hnsw, relaxed_order, ef {ef}{' (Docent)' if ef == EF_SEARCH else ''}": [
+            "SET LOCAL enable_seqscan = off",
+            "SET LOCAL hnsw.iterative_scan = relaxed_order",
+            f"SET LOCAL hnsw.ef_search = {ef}",
+        ]
+        for ef in (40, 100, 200, 400)
+    },
 }
 QUERY = """
 SELECT id FROM (
@@ -57,7 +67,17 @@ def clustered_vectors(rng: np.random.Generator, count: int, centres: np.ndarray)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def fill(slug: str, count: int, rng: np.random.Generator, centres: np.ndarray) -> int:
+def vocabulary() -> list[str]:
+    """The words of the bundled sample corpus: real words, for texts and queries."""
+    words: set[str] = set()
+    for path in (ROOT / "knowledge" / "sample").rglob("*.md"):
+        words |= set(re.findall(r"[a-z]{4,}", path.read_text().lower()))
+    return sorted(words)
+
+
+def fill(
+    slug: str, count: int, rng: np.random.Generator, centres: np.ndarray, words: list[str]
+) -> int:
     collection = collection_ensure(slug=slug, public=False)
     Document.objects.filter(collection=collection).delete()
     document = Document.objects.create(
@@ -70,7 +90,7 @@ def fill(slug: str, count: int, rng: np.random.Generator, centres: np.ndarray) -
                 document=document,
                 collection=collection,
                 position=i,
-                text=f"row {i}",
+                text=" ".join(rng.choice(words, 40)),
                 embedding=vectors[i],
             )
             for i in range(start, min(count, start + 2000))
@@ -102,6 +122,12 @@ def search(
         return rows, time.perf_counter() - started
 
 
+def quantiles(seconds: list[float]) -> tuple[float, float]:
+    """p50 and p95, in milliseconds."""
+    cuts = statistics.quantiles(seconds, n=100, method="inclusive")
+    return 1000 * statistics.median(seconds), 1000 * cuts[94]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20000)
@@ -117,8 +143,9 @@ def main() -> None:
     centres = rng.standard_normal((64, DIMENSIONS)).astype(np.float32)
     small_rows = max(args.k, int(args.rows * args.share))
     started = time.perf_counter()
-    fill("recall-big", args.rows - small_rows, rng, centres)
-    small = fill("recall-small", small_rows, rng, centres)
+    words = vocabulary()
+    fill("recall-big", args.rows - small_rows, rng, centres, words)
+    small = fill("recall-small", small_rows, rng, centres, words)
     with connection.cursor() as cursor:
         # Earlier runs leave dead index entries; clear them so every run measures the same.
         cursor.execute("VACUUM ANALYZE knowledge_chunk")
@@ -131,7 +158,8 @@ def main() -> None:
     truth = [search(MODES[exact_mode], q, [small], args.k) for q in queries]
     exact_seconds = sum(t for _, t in truth)
     print(
-        f"{'mode':<30} {'plan':>6} {'recall@' + str(args.k):>10} {'rows back':>10} {'time vs exact':>14}"
+        f"{'mode':<30} {'plan':>6} {'recall@' + str(args.k):>10} {'rows back':>10} "
+        f"{'time vs exact':>14} {'p50 ms':>8} {'p95 ms':>8}"
     )
     for name, mode in MODES.items():
         results = [search(mode, q, [small], args.k) for q in queries]
@@ -141,7 +169,21 @@ def main() -> None:
         returned = np.mean([len(r) for r, _ in results])
         ratio = sum(t for _, t in results) / exact_seconds
         path = plan(mode, queries[0], [small], args.k)
-        print(f"{name:<30} {path:>6} {recall:>10.3f} {returned:>10.1f} {ratio:>13.2f}x")
+        p50, p95 = quantiles([t for _, t in results])
+        print(f"{name:<30} {path:>6} {recall:>10.3f} {returned:>10.1f} {ratio:>13.2f}x "
+              f"{p50:>8.1f} {p95:>8.1f}")
+
+    scope = ReaderScope(collection_ids=(small,), versions=((small, 0),))
+    texts = [" ".join(rng.choice(words, 4)) for _ in queries]
+    chunk_search(scope=scope, query=texts[0], vector=queries[0], k=args.k)  # warm
+    hybrid = []
+    for text, vector in zip(texts, queries, strict=True):
+        started = time.perf_counter()
+        chunk_search(scope=scope, query=text, vector=vector, k=args.k)
+        hybrid.append(time.perf_counter() - started)
+    p50, p95 = quantiles(hybrid)
+    print(f"{'Docent hybrid chunk_search':<30} {'':>6} {'':>10} {'':>10} {'':>14} "
+          f"{p50:>8.1f} {p95:>8.1f}")
 
     Document.objects.filter(collection__slug__in=["recall-big", "recall-small"]).delete()
 
