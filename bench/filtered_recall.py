@@ -136,6 +136,7 @@ def main() -> None:
     )
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--keep", action="store_true", help="leave the rows, to EXPLAIN queries")
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
@@ -185,7 +186,8 @@ def main() -> None:
     print(f"{'Docent hybrid chunk_search':<30} {'':>6} {'':>10} {'':>10} {'':>14} "
           f"{p50:>8.1f} {p95:>8.1f}")
 
-    Document.objects.filter(collection__slug__in=["recall-big", "recall-small"]).delete()
+    if not args.keep:
+        Document.objects.filter(collection__slug__in=["recall-big", "recall-small"]).delete()
 
 
 if __name__ == "__main__":
