@@ -226,6 +226,7 @@
     counter.textContent = used >= COUNT_FROM ? used.toLocaleString() + " / " + limit.toLocaleString() + " characters" : "";
   }
   input.addEventListener("input", updateCounter);
+  updateCounter(); // text typed before this script ran, or restored by the browser on "Back"
 
   cancel.addEventListener("click", () => {
     if (current) socket.send(JSON.stringify({ type: "cancel", id: current.id }));
