@@ -202,7 +202,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _answer(self, ask: protocol.Ask, ticket: limits.AskTicket) -> None:
         logs.question_begin(ask.id)  # this task's records and model requests carry it
         buffer: list[str] = []
-        last_flush = time.monotonic()
+        last_flush = 0.0  # the first words go out at once
+
+        async def flush() -> None:
+            nonlocal last_flush
+            if buffer:
+                await self._send(protocol.Token(id=ask.id, text="".join(buffer)))
+                buffer.clear()
+                last_flush = time.monotonic()
+
         try:
             # Closed at once when cancelled, so the answer keeps what was streamed.
             async with contextlib.aclosing(
@@ -214,18 +222,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 )
             ) as events:
                 async for event in events:
+                    # Whatever comes next, the text before it goes first: a client reads
+                    # the messages in the order the answer made them.
                     if isinstance(event, QueuedEvent):
+                        await flush()
                         await self._send(protocol.Queued(id=ask.id, position=event.position))
                         continue
                     if isinstance(event, StartedEvent):
+                        await flush()
                         await self._send(
                             protocol.Started(id=ask.id, conversation=event.conversation)
                         )
                         continue
                     if isinstance(event, DoneEvent):
                         metrics.answer_observed(event)
-                        if buffer:
-                            await self._send(protocol.Token(id=ask.id, text="".join(buffer)))
+                        await flush()
                         await self._send(
                             protocol.Done(
                                 id=ask.id,
@@ -245,9 +256,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                         continue
                     buffer.append(event.text)
                     if time.monotonic() - last_flush >= FLUSH_SECONDS:
-                        await self._send(protocol.Token(id=ask.id, text="".join(buffer)))
-                        buffer.clear()
-                        last_flush = time.monotonic()
+                        await flush()
         except asyncio.CancelledError:
             metrics.question_cancelled()
             await self._send(
