@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,3 +33,22 @@ def django_setup(*, database: str | None = None, redis: bool = True) -> Path:
 
         embedded.ensure_services(redis=True)
     return ROOT
+
+
+def wait_for_http(url: str, proc, *, timeout: float) -> None:
+    """Until `url` answers 200 while the process `proc` started serves it; exits the bench
+    when the process dies or the time runs out."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit(f"{proc.args[:4]} exited with {proc.returncode}")
+        time.sleep(0.5)
+    proc.kill()
+    raise SystemExit(f"{url} did not answer within {timeout:.0f} s")

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 
-import httpx
+from _bootstrap import wait_for_http
 from cache_latency import forget, handbook_questions, percentile, prepare  # sets Django up
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -51,16 +51,8 @@ def start_daphne(port: int) -> subprocess.Popen:
     )
     # Ready, not only listening: the web process loads its embedding model in the background
     # when it starts, and a burst measured during that load would time the load.
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("daphne did not become ready")
+    wait_for_http(f"http://127.0.0.1:{port}/readyz", proc, timeout=120)
+    return proc
 
 
 async def open_socket(url: str, token: str) -> ClientConnection:

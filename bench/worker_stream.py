@@ -30,22 +30,21 @@ import argparse
 import asyncio
 import json
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import time
 
-from _bootstrap import django_setup
+from _bootstrap import django_setup, wait_for_http
 
 ROOT = django_setup(redis=False)
 
-import httpx  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from chatbot.llm import stream_chat  # noqa: E402
 from chatbot.management.commands.llm_worker import bundled_model_path, fast_copy  # noqa: E402
 from chatbot.prompts import evidence_messages, stop_sequences  # noqa: E402
+from config.embedded import free_port  # noqa: E402
 from knowledge.search import Hit  # noqa: E402
 
 SAMPLE = ROOT / "knowledge/sample"
@@ -73,27 +72,11 @@ def prompts(n: int) -> list[list[dict]]:
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start(command: list[str], port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise SystemExit(f"{command[:4]} exited with {proc.returncode}")
-        time.sleep(0.5)
-    proc.kill()
-    raise SystemExit(f"{command[:4]} did not answer in 300 s")
+    wait_for_http(f"http://127.0.0.1:{port}/v1/models", proc, timeout=300)
+    return proc
 
 
 def in_process(llm, messages: list[dict], max_tokens: int) -> tuple[float, float, int]:

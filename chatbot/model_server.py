@@ -139,9 +139,12 @@ class ModelServer:
             return _error(401, "a valid API key is required", "authentication_error")
         try:
             body = json.loads(await request.body())
+        except ValueError:
+            return _error(400, "the body is not JSON")
+        try:
             arguments = completion_arguments(body)
-        except (ValueError, BadRequest) as exc:  # JSONDecodeError is a ValueError
-            return _error(400, str(exc) if isinstance(exc, BadRequest) else "the body is not JSON")
+        except BadRequest as exc:
+            return _error(400, str(exc))
         request_id = request.headers.get("x-request-id", "")
         arguments["model"] = self._alias  # the name answers carry, not the file's path
         if not body.get("stream"):

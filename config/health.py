@@ -22,7 +22,6 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from config import embedded
 from config.celery import app as celery_app
 from knowledge.embeddings import embed_query
 
@@ -74,12 +73,15 @@ def model_backend() -> str | None:
     (chatbot.model_queue), so questions are still answered, more slowly; the reason then
     says how many of them answer, by position in the list (never a URL).
     """
-    if settings.LLM_BASE_URL:
-        urls = [u.strip().rstrip("/") for u in str(settings.LLM_BASE_URL).split(",") if u.strip()]
-    else:
-        urls = embedded.llm_worker_urls()
-        if not urls:
-            raise NotReady("no model worker is running")
+    # Where the model line finds its backends, read the same way; imported here, as
+    # chatbot's modules import config's when they load.
+    from chatbot.llm import ModelUnavailable
+    from chatbot.model_queue import backends_configured
+
+    try:
+        urls = [url for url, _ in backends_configured()]
+    except ModelUnavailable:
+        raise NotReady("no model worker is running") from None
     with ThreadPoolExecutor(max_workers=len(urls), thread_name_prefix="readyz-model") as pool:
         failures = list(pool.map(_backend_failure, urls))  # None where it answers
     down = [n for n, failure in enumerate(failures, start=1) if failure is not None]
