@@ -35,7 +35,7 @@ from chatbot.words import STOP_WORDS
 from knowledge.context import build_context
 from knowledge.rerank import get_reranker
 from knowledge.search import Hit, chunk_search
-from knowledge.selectors import ReaderScope, reader_scope
+from knowledge.selectors import ReaderScope, collections_readable_by
 from knowledge.spelling import query_correct, words_unknown
 
 if TYPE_CHECKING:
@@ -208,10 +208,10 @@ async def answer_question(
         )
         return message.pk
 
-    scope, names = await in_pool(_scope_and_names)(user)
-    key = cache.answer_key(question=standalone, scope=scope)
+    scope, names, key, found = await in_pool(_scope_and_exact_hit)(
+        user=user, question=standalone, fresh=fresh
+    )
     vector: np.ndarray | None = None
-    found = None if fresh else await asyncio.to_thread(cache.answer_get, key=key)
     if found is None:  # an exact hit needs no embedding
         vector = await asyncio.to_thread(followups.query_vector, rewrite)
         watch.lap("embed")
@@ -340,11 +340,18 @@ def _person(user: Reader) -> str:
     return "operator" if isinstance(user, Operator) else f"user:{user.pk}"
 
 
-def _scope_and_names(user: Reader) -> tuple[ReaderScope, list[str]]:
-    from knowledge.models import Collection
+def _scope_and_exact_hit(
+    *, user: Reader, question: str, fresh: bool
+) -> tuple[ReaderScope, list[str], cache.CacheKey, cache.CachedAnswer | None]:
+    """What `user` may read (the scope, and the collections' names by name), the cache key
+    of `question` in that scope, and its exact cached answer unless `fresh`.
 
-    scope = reader_scope(user)
-    names = list(
-        Collection.objects.filter(pk__in=scope.collection_ids).values_list("name", flat=True)
-    )
-    return scope, names
+    One pool-thread call, for the cached path's sake: the scope is read in one query
+    (knowledge.selectors.reader_scope's rows, with the names) and the exact tier is a
+    Redis read, where two reads and two thread hops cost every cached answer."""
+    rows = list(collections_readable_by(user).values_list("pk", "knowledge_version", "name"))
+    versions = tuple(sorted((pk, version) for pk, version, _ in rows))
+    scope = ReaderScope(collection_ids=tuple(pk for pk, _ in versions), versions=versions)
+    key = cache.answer_key(question=question, scope=scope)
+    found = None if fresh else cache.answer_get(key=key)
+    return scope, [name for _, _, name in rows], key, found

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
 from typing import Any
 
 import redis
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
 from pydantic import BaseModel, ValidationError
 
 from accounts import sockets
+from accounts.models import User
 from chatbot import limits, protocol
 from chatbot.answering import DoneEvent, StartedEvent, answer_question
 from chatbot.db import in_pool
@@ -47,6 +50,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except redis.ConnectionError:
             log.warning("channel layer unreachable; closing the socket for a reconnect")
             await send({"type": "websocket.close", "code": CLOSE_RESTART})
+
+    async def dispatch(self, message: dict) -> None:
+        """Channels' own dispatch, without the hop it makes before every message to close
+        old database connections in its one shared sync thread (`aclose_old_connections`).
+
+        This consumer never touches the database from that thread: its reads and writes run
+        in pool threads through chatbot.db.in_pool, which checks its own thread's connection
+        before each call, and the auth middleware's database_sync_to_async does the same. The
+        hop cost every ask and every event a round trip through one thread for all sockets.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         self.user = self.scope.get("user")
@@ -168,19 +185,22 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
             return
         try:
-            signed_in = await self._still_signed_in()
+            user, admitted = await in_pool(ask_admit)(
+                credentials=self.credentials, user_id=self.user.pk
+            )
         except (OperationalError, InterfaceError):
             await self._send(protocol.Error(id=message.id, code="unavailable", message=DB_DOWN))
             return
-        if not signed_in:
+        if user is None:
             await self._signed_out()
             return
-        admitted = await asyncio.to_thread(limits.ask_admit, user_id=self.user.pk)
+        self.user = user  # fresh: groups, staff rights and activity as they are now
         if isinstance(admitted, limits.Refusal):
             await self._send(
                 protocol.Error(id=message.id, code=admitted.code, message=admitted.message)
             )
             return
+        assert admitted is not None  # a user still signed in was admitted or refused
         self.running[message.id] = asyncio.create_task(self._answer(message, admitted))
 
     async def _feedback(self, message: protocol.Feedback) -> None:
@@ -247,7 +267,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                                 conversation=event.conversation,
                                 standalone_question=event.standalone_question,
                                 searched=event.searched,
-                                html=markdown_html(event.answer),
+                                html=answer_html(event.answer),
                                 outcome=event.outcome,
                                 message=event.message,
                                 usage=event.usage,
@@ -310,6 +330,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
 UNAUTHORIZED = "Sign in or send a valid API token."
 DB_DOWN = "Docent cannot reach its database right now; try again in a moment."
 SIGNED_OUT = "Your session or token is no longer valid: sign in again."
+
+
+def ask_admit(
+    *, credentials: sockets.Credentials, user_id: int
+) -> tuple[User | None, limits.AskTicket | limits.Refusal | None]:
+    """Before each ask, in one pool thread: who the socket's credentials stand for now
+    (None, and no admission, once they are gone or stand for someone else), and the
+    person's limits' admission. One thread hop instead of two for every question."""
+    fresh = sockets.signed_in_user(credentials)
+    if fresh is None or fresh.pk != user_id:
+        return None, None
+    return fresh, limits.ask_admit(user_id=fresh.pk)
+
+
+@functools.lru_cache(maxsize=256)
+def answer_html(answer: str) -> str:
+    """The answer as HTML. A cached answer goes out the same to everyone who asks it, so
+    it is rendered once rather than on every ask (markdown_html depends on the text only)."""
+    return markdown_html(answer)
 
 
 def _id_of(text: str) -> str | None:

@@ -39,6 +39,11 @@ def question_start(
 
     One call, so that a caller can shield it whole: a question stopped at once is still kept.
     """
+    if conversation_id is None:
+        # A conversation made for this question has no turns yet, and was updated just now.
+        conversation = conversation_for(user=user, conversation_id=None, first_question=question)
+        question_save(conversation=conversation, question=question, touch=False)
+        return conversation, []
     conversation = conversation_for(
         user=user, conversation_id=conversation_id, first_question=question
     )
@@ -47,12 +52,15 @@ def question_start(
     return conversation, history
 
 
-def question_save(*, conversation: Conversation, question: str) -> Message:
-    """Kept before it is answered: a reload or a stop never loses what was asked."""
+def question_save(*, conversation: Conversation, question: str, touch: bool = True) -> Message:
+    """Kept before it is answered: a reload or a stop never loses what was asked.
+
+    `touch`: move the conversation up the list (False for one created for this question)."""
     message = Message.objects.create(
         conversation=conversation, role=Message.Role.USER, text=question
     )
-    conversation.save(update_fields=["updated_at"])
+    if touch:
+        conversation.save(update_fields=["updated_at"])
     return message
 
 

@@ -18,7 +18,7 @@ from django.urls import reverse
 from accounts.readers import OPERATOR
 from accounts.services import user_ensure
 from chatbot import cache, frequent
-from chatbot.answering import DoneEvent, TokenEvent, answer_question
+from chatbot.answering import DoneEvent, TokenEvent, _scope_and_exact_hit, answer_question
 from chatbot.followups import Standalone, query_vector, standalone
 from chatbot.llm import ModelUnavailable
 from chatbot.models import FrequentQuestion
@@ -26,7 +26,7 @@ from config.embedded import free_port
 from knowledge.collections import collection_touch
 from knowledge.embeddings import embed_passages, embed_query
 from knowledge.lifecycle import document_delete
-from knowledge.selectors import reader_scope
+from knowledge.selectors import collections_readable_by, reader_scope
 from tests.support import ws
 from tests.support.corpus import HANDBOOK_VACATION, HR_SALARY, ingest_text
 
@@ -237,6 +237,29 @@ def test_a_reader_outside_a_group_never_gets_its_answers_by_either_tier(
             assert not done.cached
             assert "3.7" not in text + done.answer
             assert all(s.path != "salary-bands.md" for s in done.sources)
+
+
+@pytest.mark.parametrize("persona", ["dave", "carol", "bob", "operator"])
+def test_the_cached_path_reads_the_scope_every_other_path_reads(
+    request, handbook, hr, engineering, persona
+) -> None:
+    # Answering reads the scope and the names in one query of its own (for speed): it must
+    # stand for exactly what knowledge.selectors says the reader may read.
+    reader = OPERATOR if persona == "operator" else request.getfixturevalue(persona)
+    scope, names, key, _ = _scope_and_exact_hit(user=reader, question=MERIT, fresh=False)
+    assert scope == reader_scope(reader)
+    assert names == [c.name for c in collections_readable_by(reader).order_by("name")]
+    assert key == cache.answer_key(question=MERIT, scope=reader_scope(reader))
+
+
+def test_the_exact_tier_is_looked_up_with_the_scope_unless_the_reader_wants_it_fresh(
+    handbook, hr, carol, dave
+) -> None:
+    entry_id = seed(carol, MERIT, MERIT_ANSWER, [source(path="salary-bands.md")])
+    *_, found = _scope_and_exact_hit(user=carol, question=MERIT, fresh=False)
+    assert found is not None and found.entry_id == entry_id and found.tier == "exact"
+    assert _scope_and_exact_hit(user=carol, question=MERIT, fresh=True)[3] is None
+    assert _scope_and_exact_hit(user=dave, question=MERIT, fresh=False)[3] is None
 
 
 # --- never stale ------------------------------------------------------------------------------
