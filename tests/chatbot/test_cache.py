@@ -456,6 +456,17 @@ def test_a_cached_answer_streams_over_the_socket_like_a_fresh_one(handbook, dave
     assert FrequentQuestion.objects.get(entry_id=entry_id).hits == 1
 
 
+def test_each_hit_is_counted_and_each_person_once(handbook, dave, carol) -> None:
+    entry_id = seed(dave, VACATION, VACATION_ANSWER)
+    for user in (dave, dave, carol, None):  # None: the operator, counted as a hit only
+        frequent.hit_and_asker_record(entry_id=entry_id, user_id=user.pk if user else None)
+    frequent.hit_and_asker_record(entry_id="no-such-entry", user_id=dave.pk)  # nothing to count
+
+    row = FrequentQuestion.objects.get(entry_id=entry_id)
+    assert row.hits == 4
+    assert sorted(row.askers.values_list("user_id", flat=True)) == sorted([dave.pk, carol.pk])
+
+
 # --- the frequent questions page --------------------------------------------------------------
 
 
