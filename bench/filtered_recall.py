@@ -11,6 +11,7 @@ exact terms, fusion) as the same reader, p50/p95. Chunk texts and query words ar
 from the sample corpus's vocabulary, so the full-text lane has real work to do.
 
     .venv/bin/python bench/filtered_recall.py [--rows 20000] [--share 0.02] [--queries 50]
+        [--keep] [--reuse]
 """
 
 from __future__ import annotations
@@ -76,21 +77,31 @@ def vocabulary() -> list[str]:
 
 
 def fill(
-    slug: str, count: int, rng: np.random.Generator, centres: np.ndarray, words: list[str]
+    slug: str,
+    count: int,
+    rng: np.random.Generator,
+    centres: np.ndarray,
+    words: list[str],
+    reuse: bool = False,
 ) -> int:
+    """A collection of `count` chunks. The random draws are made either way, so a run that
+    reuses the rows of an earlier one (`--reuse`) asks the same questions."""
     collection = collection_ensure(slug=slug, public=False)
+    vectors = clustered_vectors(rng, count, centres)
+    texts = [" ".join(rng.choice(words, 40)) for _ in range(count)]
+    if reuse and Chunk.objects.filter(collection=collection).count() == count:
+        return collection.pk
     Document.objects.filter(collection=collection).delete()
     document = Document.objects.create(
         collection=collection, original_name=f"{slug}.txt", sha256=slug, status="ready"
     )
-    vectors = clustered_vectors(rng, count, centres)
     for start in range(0, count, 2000):
         Chunk.objects.bulk_create(
             Chunk(
                 document=document,
                 collection=collection,
                 position=i,
-                text=" ".join(rng.choice(words, 40)),
+                text=texts[i],
                 embedding=vectors[i],
             )
             for i in range(start, min(count, start + 2000))
@@ -137,6 +148,11 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--keep", action="store_true", help="leave the rows, to EXPLAIN queries")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="search the rows an earlier --keep run left, if all there",
+    )
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
@@ -145,8 +161,8 @@ def main() -> None:
     small_rows = max(args.k, int(args.rows * args.share))
     started = time.perf_counter()
     words = vocabulary()
-    fill("recall-big", args.rows - small_rows, rng, centres, words)
-    small = fill("recall-small", small_rows, rng, centres, words)
+    fill("recall-big", args.rows - small_rows, rng, centres, words, args.reuse)
+    small = fill("recall-small", small_rows, rng, centres, words, args.reuse)
     with connection.cursor() as cursor:
         # Earlier runs leave dead index entries; clear them so every run measures the same.
         cursor.execute("VACUUM ANALYZE knowledge_chunk")
@@ -171,8 +187,10 @@ def main() -> None:
         ratio = sum(t for _, t in results) / exact_seconds
         path = plan(mode, queries[0], [small], args.k)
         p50, p95 = quantiles([t for _, t in results])
-        print(f"{name:<30} {path:>6} {recall:>10.3f} {returned:>10.1f} {ratio:>13.2f}x "
-              f"{p50:>8.1f} {p95:>8.1f}")
+        print(
+            f"{name:<30} {path:>6} {recall:>10.3f} {returned:>10.1f} {ratio:>13.2f}x "
+            f"{p50:>8.1f} {p95:>8.1f}"
+        )
 
     scope = ReaderScope(collection_ids=(small,), versions=((small, 0),))
     texts = [" ".join(rng.choice(words, 4)) for _ in queries]
@@ -183,8 +201,10 @@ def main() -> None:
         chunk_search(scope=scope, query=text, vector=vector, k=args.k)
         hybrid.append(time.perf_counter() - started)
     p50, p95 = quantiles(hybrid)
-    print(f"{'Docent hybrid chunk_search':<30} {'':>6} {'':>10} {'':>10} {'':>14} "
-          f"{p50:>8.1f} {p95:>8.1f}")
+    print(
+        f"{'Docent hybrid chunk_search':<30} {'':>6} {'':>10} {'':>10} {'':>14} "
+        f"{p50:>8.1f} {p95:>8.1f}"
+    )
 
     if not args.keep:
         Document.objects.filter(collection__slug__in=["recall-big", "recall-small"]).delete()

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from django.db import connection, transaction
 
+from knowledge.search_stats import WORD_COUNTS
 from knowledge.selectors import ReaderScope
 from knowledge.spelling import query_correct
 
@@ -49,6 +50,10 @@ class SearchTuning:
     common_share: float | None = 0.4
     # Rows each of the vector and full-text lanes contributes; None: max(40, 8 k).
     candidates: int | None = None
+    # The full-text lane ranks the chunks holding the query's rarest ranking words, adding
+    # words rarest first while together they are in at most this many of the reader's
+    # chunks (the rarest word always counts). None ranks every chunk holding any of them.
+    text_budget: int | None = 1500
     # ts_rank_cd weights of {D, C, B, A}; headings are A, body B (PostgreSQL's default).
     rank_weights: tuple[float, float, float, float] = (0.1, 0.2, 0.4, 1.0)
     # The exact-term lane: words found in at most `exact_max_chunks` of the reader's chunks.
@@ -82,8 +87,12 @@ DEFAULT_TUNING = SearchTuning()
 # search 0.888 at 40, 0.970 at 100, 0.992 at 200 (p95 6.7 ms), 0.998 at 400 (docs/quality.md).
 EF_SEARCH = 200
 
-_SQL = """
-WITH vec AS (
+_SQL = f"""
+-- Full-text ranking has no IDF: a word found in a large share of the reader's chunks
+-- ("work", "get") would outrank the one rare word that matters ("e-bike"). Each query
+-- word's count of the reader's chunks, and theirs: `words`, `frequency`, `total`.
+WITH {WORD_COUNTS},
+vec AS (
     SELECT id, row_number() OVER (ORDER BY distance) AS rank
     FROM (
         SELECT c.id, c.embedding <=> %(vector)s::vector AS distance
@@ -93,32 +102,37 @@ WITH vec AS (
         LIMIT %(candidates)s
     ) nearest
 ),
-words AS (
-    SELECT DISTINCT term FROM unnest(tsvector_to_array(to_tsvector('english', %(words)s))) term
+-- The words that rank, rarest first, each with the chunks holding it or a rarer one.
+rarest_first AS (
+    SELECT f.term,
+           row_number() OVER (ORDER BY f.chunks, f.term) AS nth,
+           sum(f.chunks) OVER (ORDER BY f.chunks, f.term) AS chunks_so_far
+    FROM frequency f, total
+    WHERE f.chunks BETWEEN 1 AND GREATEST(%(common_floor)s, total.chunks * %(common_share)s)
 ),
--- Full-text ranking has no IDF: a word found in a large share of the reader's chunks
--- ("work", "get") would outrank the one rare word that matters ("e-bike"). Count each.
-frequency AS (
-    SELECT w.term,
-           (SELECT count(*) FROM knowledge_chunk c
-            WHERE c.collection_id = ANY(%(collections)s)
-              AND c.search_vector @@ quote_literal(w.term)::tsquery) AS chunks
-    FROM words w
-),
-total AS (SELECT count(*) AS chunks FROM knowledge_chunk WHERE collection_id = ANY(%(collections)s)),
+-- `q` ranks; `found` picks the chunks to rank: those holding the rarest words, as many as
+-- fit in the budget (always the rarest one). Ranking every chunk that holds any word
+-- was half of a search's time at 100,000 chunks (docs/quality.md).
 query AS (
-    SELECT COALESCE(
-        (SELECT string_agg(quote_literal(f.term), ' | ')::tsquery FROM frequency f, total
-         WHERE f.chunks <= GREATEST(%(common_floor)s, total.chunks * %(common_share)s)),
-        websearch_to_tsquery('english', %(text)s)
-    ) AS q
+    SELECT ranking.q, COALESCE(budget.q, ranking.q) AS found
+    FROM (
+        SELECT COALESCE(
+            (SELECT string_agg(quote_literal(f.term), ' | ')::tsquery FROM frequency f, total
+             WHERE f.chunks <= GREATEST(%(common_floor)s, total.chunks * %(common_share)s)),
+            websearch_to_tsquery('english', %(text)s)
+        ) AS q
+    ) ranking,
+    LATERAL (
+        SELECT string_agg(quote_literal(r.term), ' | ')::tsquery AS q FROM rarest_first r
+        WHERE r.nth = 1 OR r.chunks_so_far <= %(text_budget)s
+    ) budget
 ),
 fts AS (
     SELECT c.id, row_number() OVER (
         ORDER BY ts_rank_cd(%(rank_weights)s::float4[], c.search_vector, query.q) DESC
     ) AS rank
     FROM knowledge_chunk c, query
-    WHERE c.collection_id = ANY(%(collections)s) AND c.search_vector @@ query.q
+    WHERE c.collection_id = ANY(%(collections)s) AND c.search_vector @@ query.found
     ORDER BY ts_rank_cd(%(rank_weights)s::float4[], c.search_vector, query.q) DESC
     LIMIT %(candidates)s
 ),
@@ -292,6 +306,7 @@ def chunk_search(
         "common_share": 1.0 if tuning.common_share is None else tuning.common_share,
         "common_floor": 3,
         "candidates": candidates,
+        "text_budget": tuning.text_budget if tuning.text_budget is not None else 2**31 - 1,
         "rank_weights": list(tuning.rank_weights),
         "rrf_k": tuning.rrf_k,
         "vector_weight": tuning.vector_weight,
