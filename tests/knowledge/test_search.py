@@ -6,6 +6,8 @@ test_retrieval_quality.py, which ingests that corpus once for its module.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from django.db import connection
 
@@ -14,7 +16,7 @@ from accounts.readers import OPERATOR
 from knowledge.embeddings import embed_query
 from knowledge.lifecycle import document_delete
 from knowledge.models import Collection, Document
-from knowledge.search import chunk_search
+from knowledge.search import DEFAULT_TUNING, chunk_search
 from knowledge.selectors import reader_scope
 from knowledge.spelling import best_replacement, edit_distance, query_correct
 from tests.support.corpus import HANDBOOK_VACATION, ingest_text
@@ -66,7 +68,9 @@ def test_a_code_found_in_one_document_among_many_similar_ones_ranks_first(
     error_manual: dict[str, Document],
 ) -> None:
     question = f"What does error {CODE} mean?"
-    hits = chunk_search(scope=reader_scope(OPERATOR), query=question, vector=embed_query(question), k=5)
+    hits = chunk_search(
+        scope=reader_scope(OPERATOR), query=question, vector=embed_query(question), k=5
+    )
 
     assert hits[0].document == error_manual[CODE].pk
     assert CODE in hits[0].text
@@ -77,6 +81,34 @@ def test_a_bare_code_ranks_its_document_first(error_manual: dict[str, Document])
     hits = chunk_search(scope=reader_scope(OPERATOR), query=code, vector=embed_query(code), k=3)
 
     assert hits[0].document == error_manual[code].pk
+
+
+def test_over_its_budget_the_full_text_lane_ranks_the_chunks_of_the_rarest_word(
+    handbook: Collection,
+) -> None:
+    gondola = ingest_text(handbook, "gondola.md", "# Lifts\n\nThe gondola runs until five.\n")
+    ferries = {
+        ingest_text(handbook, f"ferry-{n}.md", f"# Boats {n}\n\nThe ferry leaves at {n}.\n").pk
+        for n in range(2)
+    }
+    for n in range(4):
+        ingest_text(handbook, f"other-{n}.md", f"# Notes {n}\n\nNothing about boats here.\n")
+    text_only = replace(DEFAULT_TUNING, vector_weight=0, exact_weight=0, section_weight=0)
+    question = "ferry or gondola"
+
+    def found(budget: int | None) -> set[int]:
+        tuning = replace(text_only, text_budget=budget)
+        hits = chunk_search(
+            scope=reader_scope(OPERATOR),
+            query=question,
+            vector=embed_query(question),
+            tuning=tuning,
+        )
+        return {hit.document for hit in hits}
+
+    assert found(None) == {gondola.pk, *ferries}
+    assert found(2) == {gondola.pk}  # "gondola" (1 chunk) fits, with "ferry" (2 more) it would not
+    assert found(3) == {gondola.pk, *ferries}
 
 
 # --- typo correction --------------------------------------------------------------------------
