@@ -50,17 +50,28 @@ def _admit(*, key: str, member: str, limit: int, lapse: float) -> bool:
     Added first and counted after, in one round trip: two asks racing may both be
     refused, never both admitted past the limit.
     """
+    return _admit_all([(key, limit, lapse)], member=member) is None
+
+
+def _admit_all(counts: list[tuple[str, int, float]], *, member: str) -> int | None:
+    """Add `member` to every set of `counts` (key, limit, lapse) in one round trip; the
+    index of the first set it would take past its limit (the member then leaves them all),
+    or None when it was admitted to every one."""
     now = time.time()
     with client().pipeline() as pipe:
-        pipe.zremrangebyscore(key, "-inf", now)
-        pipe.zadd(key, {member: now + lapse})
-        pipe.expire(key, int(lapse) + 1)
-        pipe.zcard(key)
-        *_, live = pipe.execute()
-    if live > limit:
-        _forget(key=key, member=member)
-        return False
-    return True
+        for key, _, lapse in counts:
+            pipe.zremrangebyscore(key, "-inf", now)
+            pipe.zadd(key, {member: now + lapse})
+            pipe.expire(key, int(lapse) + 1)
+            pipe.zcard(key)
+        replies = pipe.execute()
+    live = replies[3::4]
+    for index, (_, limit, _) in enumerate(counts):
+        if live[index] > limit:
+            for key, _, _ in counts:
+                _forget(key=key, member=member)
+            return index
+    return None
 
 
 def _forget(*, key: str, member: str) -> None:
@@ -116,30 +127,32 @@ class AskTicket:
 
 
 def ask_admit(*, user_id: int) -> AskTicket | Refusal:
-    """Admit one ask if this person is under both the per-minute and the in-flight limit."""
+    """Admit one ask if this person is under both the in-flight and the per-minute limit.
+
+    Both are counted in one Redis round trip (this runs before every question)."""
     member = uuid.uuid4().hex
     per_minute = settings.CHAT_ASKS_PER_MINUTE
     in_flight = settings.CHAT_ASKS_IN_FLIGHT
     try:
-        # The in-flight lapse outlives the slowest answer the model may give.
-        if not _admit(
-            key=_key("inflight", user_id),
+        over = _admit_all(
+            [
+                # The in-flight lapse outlives the slowest answer the model may give.
+                (_key("inflight", user_id), in_flight, settings.LLM_TIMEOUT + 60),
+                (_key("asks", user_id), per_minute, WINDOW_SECONDS),
+            ],
             member=member,
-            limit=in_flight,
-            lapse=settings.LLM_TIMEOUT + 60,
-        ):
-            return Refusal(
-                "busy",
-                f"You already have {in_flight} questions being answered; wait for one to finish.",
-            )
-        if not _admit(
-            key=_key("asks", user_id), member=member, limit=per_minute, lapse=WINDOW_SECONDS
-        ):
-            _forget(key=_key("inflight", user_id), member=member)
-            return Refusal(
-                "rate_limited",
-                f"At most {per_minute} questions a minute; wait a little and ask again.",
-            )
+        )
     except redis.RedisError:
         log.warning("limits: Redis unreachable; ask admitted unchecked")
+        over = None
+    if over == 0:
+        return Refusal(
+            "busy",
+            f"You already have {in_flight} questions being answered; wait for one to finish.",
+        )
+    if over == 1:
+        return Refusal(
+            "rate_limited",
+            f"At most {per_minute} questions a minute; wait a little and ask again.",
+        )
     return AskTicket(user_id=user_id, member=member)

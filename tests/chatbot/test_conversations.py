@@ -51,6 +51,29 @@ def test_a_question_in_an_earlier_conversation_gets_its_turns_and_moves_it_up(da
     assert conversations_for_user(user=dave)[0] == first
 
 
+def test_a_cached_answer_is_kept_after_its_question(dave) -> None:
+    conversation, _ = question_start(
+        user=dave, conversation_id=None, question="How many vacation days?"
+    )
+    reply = answer_save(
+        conversation=conversation,
+        answer="28 days [1].",
+        standalone_question="How many vacation days?",
+        sources=[{"n": 1}],
+        timings={"total": 3.0},
+        outcome=Outcome.CACHED,
+        cached=True,
+        cache_entry="entry",
+    )
+    reply.refresh_from_db()
+    assert (reply.cached, reply.cache_entry, reply.sources) == (True, "entry", [{"n": 1}])
+    assert list(conversation.messages.values_list("role", flat=True)) == [
+        Message.Role.USER,
+        Message.Role.ASSISTANT,
+    ]
+    assert conversations_for_user(user=dave)[0] == conversation
+
+
 def test_nobody_asks_in_someone_elses_conversation(dave, bob) -> None:
     theirs, _ = question_start(user=bob, conversation_id=None, question="What is my salary band?")
     with pytest.raises(PermissionDenied):

@@ -155,6 +155,27 @@ def test_asks_in_flight_are_counted_across_all_of_a_persons_sockets(dave, settin
     assert isinstance(limits.ask_admit(user_id=dave.pk), limits.AskTicket)
 
 
+def test_a_refused_ask_takes_no_place_in_either_count(dave, settings) -> None:
+    settings.CHAT_ASKS_IN_FLIGHT = 1
+    settings.CHAT_ASKS_PER_MINUTE = 2
+    first = limits.ask_admit(user_id=dave.pk)
+    busy = limits.ask_admit(user_id=dave.pk)
+    assert isinstance(first, limits.AskTicket)
+    assert isinstance(busy, limits.Refusal) and busy.code == "busy"
+    first.release()
+
+    # The busy one did not count in the minute: this is the second, not the third.
+    second = limits.ask_admit(user_id=dave.pk)
+    assert isinstance(second, limits.AskTicket)
+    second.release()
+    limited = limits.ask_admit(user_id=dave.pk)
+    assert isinstance(limited, limits.Refusal) and limited.code == "rate_limited"
+
+    # Nor does the rate-limited one hold a place in flight, or in the minute.
+    settings.CHAT_ASKS_PER_MINUTE = 3
+    assert isinstance(limits.ask_admit(user_id=dave.pk), limits.AskTicket)
+
+
 async def test_an_oversized_frame_is_refused_unparsed_and_the_socket_stays_open(
     client, dave
 ) -> None:
