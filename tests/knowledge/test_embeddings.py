@@ -1,0 +1,55 @@
+"""Passages are embedded in batches of like token counts, and come back in the order given."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from knowledge.embeddings import embed_passages, get_model, passage_batches, token_counts
+
+TEXTS = [
+    "Short.",
+    "def f(x): return {k: v for k, v in x.items() if v is not None}  # code: many tokens",
+    "A sentence of plain English about booking travel through the desk.",
+    "Employees must keep every receipt.",
+    "x = [i ** 2 for i in range(10)]",
+]
+
+
+def tokens(text: str) -> int:
+    return token_counts([text])[0]
+
+
+def test_every_passage_is_in_one_batch_no_batch_is_larger_than_the_setting(settings):
+    settings.EMBEDDING_BATCH_SIZE = 2
+
+    batches = passage_batches(token_counts(TEXTS))
+
+    assert sorted(i for batch in batches for i in batch) == list(range(len(TEXTS)))
+    assert [len(batch) for batch in batches] == [2, 2, 1]
+
+
+def test_batches_go_longest_first_in_tokens_not_in_characters(settings):
+    settings.EMBEDDING_BATCH_SIZE = 2
+    # The code line is shorter in characters than the English sentence but longer in tokens.
+    assert len(TEXTS[4]) < len(TEXTS[3]) and tokens(TEXTS[4]) > tokens(TEXTS[3])
+
+    order = [i for batch in passage_batches(token_counts(TEXTS)) for i in batch]
+
+    counts = [tokens(TEXTS[i]) for i in order]
+    assert counts == sorted(counts, reverse=True)
+    assert order.index(4) < order.index(3)
+
+
+def test_embeddings_come_back_in_the_order_given_as_plain_encode_gives_them(settings):
+    settings.EMBEDDING_BATCH_SIZE = 2
+
+    vectors = embed_passages(TEXTS)
+
+    plain = get_model().encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
+    assert vectors.shape == plain.shape
+    assert np.allclose(vectors, plain, atol=1e-5)
+
+
+def test_no_passages_give_no_embeddings():
+    assert passage_batches(token_counts([])) == []
+    assert embed_passages([]).shape[0] == 0
