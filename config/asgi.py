@@ -14,6 +14,7 @@ The web process starts what it needs when it is first called: see
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 from typing import Any
@@ -47,13 +48,22 @@ def web_process_start() -> None:
     wait of minutes. Under `up` the worker is already running.
     """
     embedded.ensure_services(redis=True)
-    from knowledge.embeddings import get_model
-
-    threading.Thread(target=get_model, name="embedding-warmup", daemon=True).start()
+    threading.Thread(target=_warm_up, name="embedding-warmup", daemon=True).start()
     if not settings.LLM_BASE_URL and embedded.llm_worker_url() is None:
         threading.Thread(
             target=embedded.ensure_llm_worker, name="model-worker-start", daemon=True
         ).start()
+
+
+def _warm_up() -> None:
+    """Load the embedding model, then freeze what start-up made out of the cyclic garbage
+    collector's reach: the model, torch and Django are some 550,000 objects that live as
+    long as the process, and every full collection scanned them all, a 130-290 ms pause
+    of every socket every thousand or so cached answers (bench/many_sockets.py)."""
+    from knowledge.embeddings import get_model
+
+    get_model()
+    gc.freeze()
 
 
 class ServicesFirst:
