@@ -4,10 +4,12 @@ One round trip ranks by three lanes fused by reciprocal rank:
 - pgvector cosine (HNSW, iterative scan so the permission filter does not
   starve the result);
 - full-text search, heading weighted above body, leaving out words too common
-  in the reader's chunks to rank by;
+  in the reader's chunks to rank by, and ranking only the chunks of the rarest
+  words when together they hold more than a budget of chunks;
 - exact terms: chunks holding a query word that is rare in the reader's chunks
   (a code, an error message, a name), ordered by how rare (inverse document
-  frequency). Without this lane a chunk found only by full text at rank 1
+  frequency). The word counts are kept per collection by triggers
+  (knowledge.search_stats), not taken per question. Without this lane a chunk found only by full text at rank 1
   scores below dozens of vector candidates that, for a made-up word, are noise.
 
 Before that, query words the reader's own vocabulary does not hold are
