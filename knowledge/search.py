@@ -8,9 +8,11 @@ One round trip ranks by three lanes fused by reciprocal rank:
   words when together they hold more than a budget of chunks;
 - exact terms: chunks holding a query word that is rare in the reader's chunks
   (a code, an error message, a name), ordered by how rare (inverse document
-  frequency). The word counts are kept per collection by triggers
-  (knowledge.search_stats), not taken per question. Without this lane a chunk found only by full text at rank 1
+  frequency). Without this lane a chunk found only by full text at rank 1
   scores below dozens of vector candidates that, for a made-up word, are noise.
+
+The word counts both text lanes weigh by are kept per collection by triggers
+(knowledge.search_stats), not taken per question.
 
 Before that, query words the reader's own vocabulary does not hold are
 corrected to the nearest word it does hold (knowledge.spelling), so typos
