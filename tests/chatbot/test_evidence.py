@@ -87,15 +87,52 @@ def test_prose_lines_stay_sentences() -> None:
 
 def test_a_runner_up_from_the_same_document_is_shown_more_readily() -> None:
     # Between RUNNER_UP_SHARE (0.9) and SAME_DOCUMENT_SHARE (0.85) of the best span's score.
-    hits = [make_hit(1, "Alpha one. Beta two. Gamma three. Delta four."), make_hit(2, "Other text.")]
+    # Past the best span's context (CONTEXT_AFTER following spans), so not already shown.
+    hits = [
+        make_hit(1, "Alpha one. Beta two. Gamma three. Epsilon five. Zeta six. Delta four."),
+        make_hit(2, "Other text."),
+    ]
     best = evidence.Evidence(passage=1, text="Alpha one.", heading="", title="Doc 1", score=1.0,
                              term_share=1.0)
     same = evidence.Evidence(passage=1, text="Delta four.", heading="", title="Doc 1", score=0.87,
-                             term_share=1.0, index=3)
+                             term_share=1.0, index=5)
     other = evidence.Evidence(passage=2, text="Other text.", heading="", title="Doc 2", score=0.87,
                               term_share=1.0)
     assert [e.text for e in evidence.excerpts(ranked_spans=[best, same], hits=hits)][1:] == ["Delta four."]
     assert [e.text for e in evidence.excerpts(ranked_spans=[best, other], hits=hits)][1:] == []
+
+
+def test_the_best_span_is_shown_with_what_follows_it_while_the_excerpt_is_short() -> None:
+    # Manuals set a question up before answering it: the answer two sentences on is shown.
+    filler = "Filler sentence number one goes on for a while to take some room. " * 12
+    text = (
+        "Lists are slow as queues. Inserts at the front shift every element. "
+        f"To implement a queue, use collections.deque. It has fast appends and pops. {filler}"
+    )
+    best = evidence.Evidence(passage=1, text="Lists are slow as queues.", heading="",
+                             title="Doc 1", score=1.0, term_share=1.0, index=0)
+    shown = evidence.excerpts(ranked_spans=[best], hits=[make_hit(1, text)])[0].text
+    assert shown.startswith("Lists are slow as queues.")
+    assert "use collections.deque" in shown
+    assert "Filler" not in shown
+    assert len(shown) <= evidence.CONTEXT_CHARS
+
+
+def test_a_long_list_keeps_as_many_items_with_its_introduction_as_fit() -> None:
+    items = "\n".join(f"- /var/lib/part{n}/" + "x" * 60 for n in range(10))
+    units = evidence.spans(f"The following files are included in the bundle:\n{items}")
+    assert units[0].startswith("The following files are included in the bundle:\n- /var/lib/part0/")
+    assert "/var/lib/part3/" in units[0]
+    assert len(units[0]) <= evidence.MAX_SPAN_CHARS
+    assert len(units) > 1 and all(unit.startswith("- /var/lib/part") for unit in units[1:])
+
+
+def test_a_table_of_contents_is_no_evidence() -> None:
+    toc = ("- 7. Input and Output 7.1. Fancier Output Formatting 7.1.1. Formatted String Literals "
+           "7.1.2. The String format() Method")
+    assert evidence.spans(toc) == []
+    assert evidence.spans("Table of Contents Introduction What is this thing, anyway?") == []
+    assert evidence.spans("Section 7.1. Fancier Output explains the format() method.") != []
 
 
 def test_the_kind_of_answer_is_read_from_the_question() -> None:
