@@ -235,7 +235,7 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    from config import embedded
+    from config import embedded, model_workers
     from evaluation.corpora import MANUALS, ingest_manual, ingest_sample
 
     model = assemble(settings.VAR_DIR / "models" / GGUF_NAME)
@@ -261,7 +261,7 @@ def main() -> None:
     finally:
         server_stop(proc)
     embedded.ensure_services(llm=True)  # the bundled worker the first run started (or a new one)
-    bundled_url = embedded.running_llm_worker()
+    bundled_url = model_workers.running_llm_worker()
     assert bundled_url is not None
     small_times = time_model(bundled_url, prompts)
 

@@ -19,7 +19,7 @@ With --model, also the bundled model alone in this process (llama-cpp-python, no
     LLM_WORKERS=2 LLM_THREADS=2 .venv/bin/python bench/concurrent_asks.py --clients 4 --rounds 2
 
 The model workers are those LLM_WORKERS/LLM_THREADS plan (started, or restarted with the new
-split, by embedded.ensure_llm_worker). Questions come from the sample set: ingest it first
+split, by model_workers.ensure_llm_worker). Questions come from the sample set: ingest it first
 (bench/retrieval_quality.py --only sample). Nothing passes or fails.
 """
 
@@ -47,7 +47,7 @@ from channels.testing import WebsocketCommunicator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from accounts.services import token_create, user_ensure  # noqa: E402
-from config import embedded  # noqa: E402
+from config import embedded, model_workers  # noqa: E402
 from config.asgi import application  # noqa: E402
 
 WAIT = 600  # seconds a socket waits for its next message before the bench gives up
@@ -216,9 +216,9 @@ def main() -> None:
     # The per-person limits would refuse the baseline's questions in a row: lifted, as they
     # are not what is measured (the clients are in this process, so its settings rule).
     settings.CHAT_ASKS_PER_MINUTE = 1_000_000
-    urls = embedded.llm_worker_urls() if not settings.LLM_BASE_URL else [settings.LLM_BASE_URL]
+    urls = model_workers.llm_worker_urls() if not settings.LLM_BASE_URL else [settings.LLM_BASE_URL]
     print(
-        f"{len(urls)} model backend(s) (threads {embedded.llm_worker_plan()}, slots "
+        f"{len(urls)} model backend(s) (threads {model_workers.llm_worker_plan()}, slots "
         f"{settings.LLM_SLOTS}), {args.clients} clients x {args.rounds} questions, cache off"
     )
     tokens = bench_users(args.clients)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import httpx
 from django.conf import settings
 
-from config import embedded, logs
+from config import logs, model_workers
 
 NO_WORKER = (
     "No model worker is running. Start Docent with `python manage.py up`, or set LLM_BASE_URL "
@@ -48,7 +48,7 @@ def base_url() -> str:
     """
     if settings.LLM_BASE_URL:
         return str(settings.LLM_BASE_URL).rstrip("/")
-    url = embedded.llm_worker_url()
+    url = model_workers.llm_worker_url()
     if url is None:
         raise ModelUnavailable(NO_WORKER)
     return url

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from config import embedded, metrics
+from config import metrics, model_workers
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +232,7 @@ def backends_configured() -> list[tuple[str, int]]:
     if settings.LLM_BASE_URL:
         urls = [u.strip().rstrip("/") for u in str(settings.LLM_BASE_URL).split(",") if u.strip()]
         return [(url, slots) for url in urls]
-    urls = embedded.llm_worker_urls()
+    urls = model_workers.llm_worker_urls()
     if not urls:
         raise ModelUnavailable(NO_WORKER)
     return [(url, slots) for url in urls]

@@ -31,7 +31,7 @@ from django.conf import settings  # noqa: E402
 import chatbot.routing  # noqa: E402
 import knowledge.routing  # noqa: E402
 from accounts.websocket import websocket_auth_stack  # noqa: E402
-from config import embedded  # noqa: E402
+from config import embedded, model_workers  # noqa: E402
 from config.limits import RequestBodyLimit  # noqa: E402
 
 Scope = dict[str, Any]
@@ -49,9 +49,9 @@ def web_process_start() -> None:
     """
     embedded.ensure_services(redis=True)
     threading.Thread(target=_warm_up, name="embedding-warmup", daemon=True).start()
-    if not settings.LLM_BASE_URL and embedded.llm_worker_url() is None:
+    if not settings.LLM_BASE_URL and model_workers.llm_worker_url() is None:
         threading.Thread(
-            target=embedded.ensure_llm_worker, name="model-worker-start", daemon=True
+            target=model_workers.ensure_llm_worker, name="model-worker-start", daemon=True
         ).start()
 
 

@@ -63,6 +63,7 @@ ENTRY_POINTS = (
     "config/asgi.py",
     "config/celery.py",
     "config/embedded.py",
+    "config/model_workers.py",
     "config/embedded_postgres/*.py",  # PostgreSQL lazily, on the first connection
     "*/management/commands/*.py",
 )
@@ -144,8 +145,12 @@ def import_violations(root: Path, rules: tuple[Rule, ...] = RULES) -> list[str]:
     return sorted(set(found))
 
 
+# The modules that hold the starters.
+SERVICE_MODULES = frozenset({"config.embedded", "config.model_workers"})
+
+
 def service_start_violations(root: Path) -> list[str]:
-    """Calls of config.embedded's starters outside the entry points."""
+    """Calls of the service modules' starters outside the entry points."""
     found = []
     for path in python_files(root):
         relative = path.relative_to(root)
@@ -155,11 +160,13 @@ def service_start_violations(root: Path) -> list[str]:
         modules, functions = set(), set()
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module == "config":
-                modules |= {a.asname or a.name for a in node.names if a.name == "embedded"}
-            elif isinstance(node, ast.ImportFrom) and node.module == "config.embedded":
+                modules |= {
+                    a.asname or a.name for a in node.names if f"config.{a.name}" in SERVICE_MODULES
+                }
+            elif isinstance(node, ast.ImportFrom) and node.module in SERVICE_MODULES:
                 functions |= {a.asname or a.name for a in node.names if a.name in STARTERS}
             elif isinstance(node, ast.Import):
-                modules |= {a.asname for a in node.names if a.name == "config.embedded" and a.asname}
+                modules |= {a.asname for a in node.names if a.name in SERVICE_MODULES and a.asname}
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
@@ -169,7 +176,7 @@ def service_start_violations(root: Path) -> list[str]:
                 and func.attr in STARTERS
                 and (
                     (isinstance(func.value, ast.Name) and func.value.id in modules)
-                    or ast.unparse(func.value) == "config.embedded"
+                    or ast.unparse(func.value) in SERVICE_MODULES
                 )
             )
             by_name = isinstance(func, ast.Name) and func.id in functions
@@ -253,7 +260,9 @@ def test_an_allowed_import_is_not_reported(project: Path, path: str, source: str
         "from config import embedded\nembedded.ensure_redis()",
         "from config import embedded as e\ndef f():\n    e.ensure_llm_worker()",
         "from config.embedded import ensure_services\nensure_services(redis=True)",
-        "import config.embedded\nconfig.embedded.spawn_llm_worker(detached=True)",
+        "import config.model_workers\nconfig.model_workers.spawn_llm_worker(detached=True)",
+        "from config import model_workers\nmodel_workers.ensure_llm_worker()",
+        "from config.model_workers import spawn_llm_workers\nspawn_llm_workers(detached=False)",
     ],
 )
 def test_a_service_started_outside_an_entry_point_is_reported(project: Path, source: str) -> None:
@@ -266,7 +275,7 @@ def test_a_service_started_outside_an_entry_point_is_reported(project: Path, sou
 
 def test_reading_where_a_service_is_is_not_starting_it(project: Path) -> None:
     (project / "chatbot" / "llm.py").write_text(
-        "from config import embedded\nurl = embedded.llm_worker_url()"
+        "from config import model_workers\nurl = model_workers.llm_worker_url()"
     )
 
     assert service_start_violations(project) == []

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from config import embedded
+from config import embedded, model_workers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,7 @@ def fresh_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.setenv("DOCENT_VAR_DIR", str(var))
     yield var
     embedded.stop_redis()
-    embedded.stop_llm_worker()
+    model_workers.stop_llm_worker()
 
 
 def stand_in_worker() -> subprocess.Popen[bytes]:
@@ -89,20 +89,20 @@ def test_services_configured_elsewhere_are_not_started(fresh_var: Path, settings
 
 
 def test_the_model_worker_url_is_read_not_started(fresh_var: Path) -> None:
-    assert embedded.llm_worker_url() is None
+    assert model_workers.llm_worker_url() is None
     fresh_var.mkdir()
 
     # A worker recorded by a process that is gone is not a worker.
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     (fresh_var / "llm.json").write_text(f'{{"pid": {gone.pid}, "port": 1}}')
-    assert embedded.llm_worker_url() is None
+    assert model_workers.llm_worker_url() is None
 
     # A live process is taken at its word; whether it answers yet is the client's concern.
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
     try:
         (fresh_var / "llm.json").write_text(f'{{"pid": {alive.pid}, "port": 4321}}')
-        assert embedded.llm_worker_url() == "http://127.0.0.1:4321/v1"
+        assert model_workers.llm_worker_url() == "http://127.0.0.1:4321/v1"
         assert sorted(p.name for p in fresh_var.iterdir()) == ["llm.json"]
     finally:
         alive.kill()
@@ -114,7 +114,7 @@ def test_stopping_the_model_worker_ends_the_recorded_process(fresh_var: Path) ->
     worker = stand_in_worker()
     (fresh_var / "llm.json").write_text(f'{{"pid": {worker.pid}, "port": 1}}')
 
-    assert embedded.stop_llm_worker() is True
+    assert model_workers.stop_llm_worker() is True
 
     assert worker.wait(timeout=10) == -signal.SIGTERM
     assert not (fresh_var / "llm.json").exists()
@@ -126,11 +126,11 @@ def test_a_model_worker_serving_another_model_is_stopped(fresh_var: Path, settin
     worker = stand_in_worker()
     (fresh_var / "llm.json").write_text(f'{{"pid": {worker.pid}, "port": 1}}')  # bundled
     settings.LLM_MODEL_PATH = ""
-    assert embedded.stop_llm_worker_of_other_model() is False
+    assert model_workers.stop_llm_worker_of_other_model() is False
     assert worker.poll() is None
 
     settings.LLM_MODEL_PATH = "/models/larger.gguf"
-    assert embedded.stop_llm_worker_of_other_model() is True
+    assert model_workers.stop_llm_worker_of_other_model() is True
 
     assert worker.wait(timeout=10) == -signal.SIGTERM
     assert not (fresh_var / "llm.json").exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config import embedded
+from config import embedded, model_workers
 from knowledge import embeddings
 
 CHECKS = {"database", "redis", "broker", "model_backend", "embedding_model"}
@@ -67,7 +67,7 @@ def test_readyz_is_503_naming_the_model_backend_when_it_does_not_answer(
 def test_readyz_checks_every_backend_and_stays_ready_while_one_answers(
     client, settings, warm
 ) -> None:
-    answering = embedded.llm_worker_url()  # the suite's own model worker
+    answering = model_workers.llm_worker_url()  # the suite's own model worker
     dead = [embedded.free_port() for _ in range(2)]  # nothing listens there
     settings.LLM_BASE_URL = f"{answering},http://127.0.0.1:{dead[0]}/v1"
 

@@ -19,7 +19,7 @@ import pytest
 
 from chatbot.llm import stream_chat
 from chatbot.management.commands.llm_worker import bundled_model_path, loaded_line
-from config import embedded
+from config import embedded, model_workers
 from tests.config.test_commands import Output, env_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,9 +126,9 @@ async def test_the_model_settings_are_sent_with_every_question(settings) -> None
 
 def test_threads_are_split_over_the_workers_at_least_one_each(settings) -> None:
     settings.LLM_THREADS, settings.LLM_WORKERS = 8, 3
-    assert embedded.llm_worker_plan() == [2, 2, 2]
+    assert model_workers.llm_worker_plan() == [2, 2, 2]
     settings.LLM_THREADS, settings.LLM_WORKERS = 2, 4
-    assert embedded.llm_worker_plan() == [1, 1, 1, 1]
+    assert model_workers.llm_worker_plan() == [1, 1, 1, 1]
 
 
 @pytest.fixture
@@ -176,8 +176,8 @@ def test_up_starts_llm_workers_each_with_its_share_of_threads_and_stops_them_all
         monkeypatch.setenv("DOCENT_VAR_DIR", str(up_var))
         settings.LLM_BASE_URL = ""
         urls = [f"http://127.0.0.1:{p}/v1" for p in (records[0]["port"], records[1]["port"])]
-        assert embedded.llm_worker_urls() == urls
-        assert embedded.llm_worker_url() == urls[0]
+        assert model_workers.llm_worker_urls() == urls
+        assert model_workers.llm_worker_url() == urls[0]
         from chatbot.model_queue import backends_configured
 
         assert [url for url, _ in backends_configured()] == urls

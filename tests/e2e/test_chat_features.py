@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from chatbot.models import Conversation, Feedback, Message
-from config import embedded
+from config import model_workers
 from tests.e2e.test_chat_page import sign_in
 from tests.support.corpus import HANDBOOK_VACATION, ingest_text
 
@@ -100,7 +100,7 @@ def test_conversations_appear_live_and_can_be_renamed_searched_and_deleted(
 def model_frozen() -> Iterator[None]:
     """The suite's model worker stops answering (SIGSTOP) until the block ends: an answer
     is held in flight after its evidence, however fast the model is."""
-    worker = embedded._llm_info()
+    worker = model_workers._llm_info()
     assert worker is not None, "the suite's model worker is not running"
     pid = worker["pid"]
     os.kill(pid, signal.SIGSTOP)

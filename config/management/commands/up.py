@@ -17,7 +17,7 @@ import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from config import embedded
+from config import embedded, model_workers
 from config.env import env_secret
 from config.management.database import database_migrate
 
@@ -99,10 +99,10 @@ class Command(BaseCommand):
         try:
             models: list[subprocess.Popen[bytes]] = []
             if not settings.LLM_BASE_URL:
-                embedded.stop_llm_worker_of_other_model()
-            if not settings.LLM_BASE_URL and not embedded.llm_worker_urls():
+                model_workers.stop_llm_worker_of_other_model()
+            if not settings.LLM_BASE_URL and not model_workers.llm_worker_urls():
                 # LLM_WORKERS of them, each with its share of LLM_THREADS.
-                models = embedded.spawn_llm_workers(detached=False)
+                models = model_workers.spawn_llm_workers(detached=False)
                 for index, proc in enumerate(models):
                     children.append((f"model worker {index + 1}/{len(models)}", proc))
             children.append(("worker", _start(CELERY_WORKER)))
@@ -113,9 +113,9 @@ class Command(BaseCommand):
                     f"waiting for {len(models)} model worker(s) "
                     "(the first start prepares the model)…"
                 )
-                embedded.wait_for_llm_workers(models)
+                model_workers.wait_for_llm_workers(models)
             elif not settings.LLM_BASE_URL:
-                embedded.ensure_llm_worker()  # started earlier: may still be loading, or fewer
+                model_workers.ensure_llm_worker()  # started earlier: may still be loading, or fewer
             # The web process's default WEBSOCKET_ALLOWED_ORIGINS name the port it serves on.
             os.environ["PORT"] = str(port)
             web = _start(daphne(host, port))
