@@ -35,7 +35,7 @@ from chatbot.words import STOP_WORDS
 from knowledge.context import build_context
 from knowledge.rerank import get_reranker
 from knowledge.search import Hit, chunk_search
-from knowledge.selectors import ReaderScope, collections_readable_by
+from knowledge.selectors import ReaderScope, reader_scope_and_names
 from knowledge.spelling import query_correct, words_unknown
 
 if TYPE_CHECKING:
@@ -346,12 +346,10 @@ def _scope_and_exact_hit(
     """What `user` may read (the scope, and the collections' names by name), the cache key
     of `question` in that scope, and its exact cached answer unless `fresh`.
 
-    One pool-thread call, for the cached path's sake: the scope is read in one query
-    (knowledge.selectors.reader_scope's rows, with the names) and the exact tier is a
-    Redis read, where two reads and two thread hops cost every cached answer."""
-    rows = list(collections_readable_by(user).values_list("pk", "knowledge_version", "name"))
-    versions = tuple(sorted((pk, version) for pk, version, _ in rows))
-    scope = ReaderScope(collection_ids=tuple(pk for pk, _ in versions), versions=versions)
+    One pool-thread call, for the cached path's sake: the scope and names are one query
+    and the exact tier a Redis read, where two reads and two thread hops cost every
+    cached answer."""
+    scope, names = reader_scope_and_names(user)
     key = cache.answer_key(question=question, scope=scope)
     found = None if fresh else cache.answer_get(key=key)
-    return scope, [name for _, _, name in rows], key, found
+    return scope, names, key, found

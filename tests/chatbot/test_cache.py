@@ -243,13 +243,16 @@ def test_a_reader_outside_a_group_never_gets_its_answers_by_either_tier(
 def test_the_cached_path_reads_the_scope_every_other_path_reads(
     request, handbook, hr, engineering, persona
 ) -> None:
-    # Answering reads the scope and the names in one query of its own (for speed): it must
-    # stand for exactly what knowledge.selectors says the reader may read.
+    # Answering reads the scope and the names in one query (for speed): they must stand for
+    # exactly the collections the reader may read, with their versions.
     reader = OPERATOR if persona == "operator" else request.getfixturevalue(persona)
     scope, names, key, _ = _scope_and_exact_hit(user=reader, question=MERIT, fresh=False)
+    readable = list(collections_readable_by(reader).order_by("pk"))
+    assert scope.collection_ids == tuple(c.pk for c in readable)
+    assert scope.versions == tuple((c.pk, c.knowledge_version) for c in readable)
+    assert names == sorted(c.name for c in readable)
     assert scope == reader_scope(reader)
-    assert names == [c.name for c in collections_readable_by(reader).order_by("name")]
-    assert key == cache.answer_key(question=MERIT, scope=reader_scope(reader))
+    assert key == cache.answer_key(question=MERIT, scope=scope)
 
 
 def test_the_exact_tier_is_looked_up_with_the_scope_unless_the_reader_wants_it_fresh(
