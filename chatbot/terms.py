@@ -15,8 +15,13 @@ _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_'+.%-]*")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
 NAME = re.compile(r"(?<=[a-z0-9,;:)] )[A-Z][A-Za-z]+")
 MARKUP = re.compile(r"\*\*|__|`")
-CODE = re.compile(r"(?:^|\s)(?:--?[A-Za-z][\w-]*|`[^`]+`|[A-Za-z_]+[_.][A-Za-z_.]+|[A-Z]-\w|Control\+\w|C-\w)")
+CODE = re.compile(
+    r"(?:^|\s)(?:--?[A-Za-z][\w-]*|`[^`]+`|[A-Za-z_]+[_.][A-Za-z_.]+|[A-Z]-\w|Control\+\w|C-\w)"
+)
 LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•+])\s+")
+# A quotation opens after a space or a bracket and closes before one, so the apostrophes of
+# "I'm", "doctor's" and "parents' place" open none.
+_QUOTED = re.compile(r"""(?:^|(?<=[\s(\[]))(['"“‘`])(.+?)['"”’`](?=[\s,.;:!?)\]]|$)""")
 
 
 def stem(word: str) -> str:
@@ -41,9 +46,7 @@ def _words(text: str) -> Iterable[str]:
 def key_terms(text: str) -> set[str]:
     """Stems of the words that carry meaning (numbers included)."""
     return {
-        stem(w)
-        for w in _words(text)
-        if w.lower() not in STOP_WORDS and (len(w) > 2 or w.isdigit())
+        stem(w) for w in _words(text) if w.lower() not in STOP_WORDS and (len(w) > 2 or w.isdigit())
     }
 
 
@@ -55,8 +58,25 @@ def plain(text: str) -> str:
     return MARKUP.sub("", text)
 
 
+def quoted(text: str) -> list[str]:
+    """Phrases the text quotes ('No newline at end of file', `Do you want to continue? [Y/n/?]`):
+    a message, a prompt or a value asked about in its exact words."""
+    return [m.group(2).strip() for m in _QUOTED.finditer(text) if m.group(2).strip()]
+
+
+def holds_phrase(text: str, phrase: str) -> bool:
+    """`phrase` stands in `text` as whole words, whatever the case, markup and spacing."""
+    flat = " ".join(plain(text).split()).lower()
+    wanted = re.escape(" ".join(phrase.split()).lower())
+    return re.search(rf"(?<!\w){wanted}(?!\w)", flat) is not None
+
+
 def names(text: str) -> set[str]:
     """Capitalised words past a sentence's start, and code-like words: places, roles, products."""
     found = set(NAME.findall(text))
-    found |= {w for w in _words(text) if any(c.isdigit() for c in w) or "_" in w or w.isupper() and len(w) > 1}
+    found |= {
+        w
+        for w in _words(text)
+        if any(c.isdigit() for c in w) or "_" in w or w.isupper() and len(w) > 1
+    }
     return {stem(w) for w in found if w.lower() not in STOP_WORDS}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import numpy as np
 import pytest
 
 from chatbot import agreement, evidence, terms
@@ -56,13 +57,24 @@ def test_a_short_list_under_its_heading_is_one_span() -> None:
 
 
 def test_a_table_row_keeps_its_header() -> None:
-    units = evidence.spans("| Country | Full day |\n|---|---|\n| Canada | CAD 85 |\n| Germany | EUR 28 |")
-    assert units == ["| Country | Full day |\n| Canada | CAD 85 |", "| Country | Full day |\n| Germany | EUR 28 |"]
+    units = evidence.spans(
+        "| Country | Full day |\n|---|---|\n| Canada | CAD 85 |\n| Germany | EUR 28 |"
+    )
+    assert units == [
+        "| Country | Full day |\n| Canada | CAD 85 |",
+        "| Country | Full day |\n| Germany | EUR 28 |",
+    ]
 
 
 def test_paragraphs_split_into_sentences() -> None:
-    units = evidence.spans("Interns earn 2 days a month. Contractors earn none.\nThey may take unpaid leave.")
-    assert units == ["Interns earn 2 days a month.", "Contractors earn none.", "They may take unpaid leave."]
+    units = evidence.spans(
+        "Interns earn 2 days a month. Contractors earn none.\nThey may take unpaid leave."
+    )
+    assert units == [
+        "Interns earn 2 days a month.",
+        "Contractors earn none.",
+        "They may take unpaid leave.",
+    ]
 
 
 def test_a_definition_list_entry_keeps_its_term_with_its_description() -> None:
@@ -81,7 +93,9 @@ def test_prose_lines_stay_sentences() -> None:
     # Lines that end sentences are no terms: a paragraph's sentences are still its units.
     text = "Interns earn 2 days per month.\nDays not taken are paid out. Ask People."
     assert evidence.spans(text) == [
-        "Interns earn 2 days per month.", "Days not taken are paid out.", "Ask People.",
+        "Interns earn 2 days per month.",
+        "Days not taken are paid out.",
+        "Ask People.",
     ]
 
 
@@ -92,13 +106,24 @@ def test_a_runner_up_from_the_same_document_is_shown_more_readily() -> None:
         make_hit(1, "Alpha one. Beta two. Gamma three. Epsilon five. Zeta six. Delta four."),
         make_hit(2, "Other text."),
     ]
-    best = evidence.Evidence(passage=1, text="Alpha one.", heading="", title="Doc 1", score=1.0,
-                             term_share=1.0)
-    same = evidence.Evidence(passage=1, text="Delta four.", heading="", title="Doc 1", score=0.87,
-                             term_share=1.0, index=5)
-    other = evidence.Evidence(passage=2, text="Other text.", heading="", title="Doc 2", score=0.87,
-                              term_share=1.0)
-    assert [e.text for e in evidence.excerpts(ranked_spans=[best, same], hits=hits)][1:] == ["Delta four."]
+    best = evidence.Evidence(
+        passage=1, text="Alpha one.", heading="", title="Doc 1", score=1.0, term_share=1.0
+    )
+    same = evidence.Evidence(
+        passage=1,
+        text="Delta four.",
+        heading="",
+        title="Doc 1",
+        score=0.87,
+        term_share=1.0,
+        index=5,
+    )
+    other = evidence.Evidence(
+        passage=2, text="Other text.", heading="", title="Doc 2", score=0.87, term_share=1.0
+    )
+    assert [e.text for e in evidence.excerpts(ranked_spans=[best, same], hits=hits)][1:] == [
+        "Delta four."
+    ]
     assert [e.text for e in evidence.excerpts(ranked_spans=[best, other], hits=hits)][1:] == []
 
 
@@ -109,8 +134,15 @@ def test_the_best_span_is_shown_with_what_follows_it_while_the_excerpt_is_short(
         "Lists are slow as queues. Inserts at the front shift every element. "
         f"To implement a queue, use collections.deque. It has fast appends and pops. {filler}"
     )
-    best = evidence.Evidence(passage=1, text="Lists are slow as queues.", heading="",
-                             title="Doc 1", score=1.0, term_share=1.0, index=0)
+    best = evidence.Evidence(
+        passage=1,
+        text="Lists are slow as queues.",
+        heading="",
+        title="Doc 1",
+        score=1.0,
+        term_share=1.0,
+        index=0,
+    )
     shown = evidence.excerpts(ranked_spans=[best], hits=[make_hit(1, text)])[0].text
     assert shown.startswith("Lists are slow as queues.")
     assert "use collections.deque" in shown
@@ -128,11 +160,66 @@ def test_a_long_list_keeps_as_many_items_with_its_introduction_as_fit() -> None:
 
 
 def test_a_table_of_contents_is_no_evidence() -> None:
-    toc = ("- 7. Input and Output 7.1. Fancier Output Formatting 7.1.1. Formatted String Literals "
-           "7.1.2. The String format() Method")
+    toc = (
+        "- 7. Input and Output 7.1. Fancier Output Formatting 7.1.1. Formatted String Literals "
+        "7.1.2. The String format() Method"
+    )
     assert evidence.spans(toc) == []
     assert evidence.spans("Table of Contents Introduction What is this thing, anyway?") == []
     assert evidence.spans("Section 7.1. Fancier Output explains the format() method.") != []
+
+
+def test_quoted_phrases_are_read_from_the_question() -> None:
+    # A message or a prompt asked about in its exact words; apostrophes open no quotation.
+    assert terms.quoted("At the 'Do you want to continue? [Y/n/?]' prompt, what does s do?") == [
+        "Do you want to continue? [Y/n/?]"
+    ]
+    assert terms.quoted('What does "No newline at end of file" mean?') == [
+        "No newline at end of file"
+    ]
+    assert terms.quoted("I'm sick: from which day do I need a doctor's note?") == []
+    assert terms.quoted("Can I work from my parents' place for a month?") == []
+    assert terms.holds_phrase(
+        "Do you want to **continue?**  [Y/n/?] s", "do you want to continue? [Y/n/?]"
+    )
+    assert not terms.holds_phrase("a cat", "c")
+
+
+def _same_meaning(monkeypatch) -> np.ndarray:
+    """Every span as close in meaning to the question as every other: the words decide."""
+    import knowledge.embeddings
+
+    monkeypatch.setattr(
+        knowledge.embeddings, "embed_passages", lambda texts: np.ones((len(texts), 2)) / np.sqrt(2)
+    )
+    return np.array([1.0, 0.0])
+
+
+def test_a_span_holding_the_phrase_the_question_quotes_wins(monkeypatch) -> None:
+    vector = _same_meaning(monkeypatch)
+    question = "At the 'Do you want to continue? [Y/n/?]' prompt, how do I see each package's size?"
+    hits = [
+        make_hit(
+            1, "%Z Size Change: how much space each package will use, shown in the package list."
+        ),
+        make_hit(2, "Do you want to continue? [Y/n/?] s\n\nSize changes will be shown."),
+    ]
+    chosen = evidence.choose(question=question, hits=hits, question_vector=vector)
+    assert chosen is not None and chosen.passage == 2
+
+
+def test_rows_of_one_table_show_its_header_once() -> None:
+    table = "| City | Hotel per night |\n|---|---|\n| Berlin | EUR 150 |\n| London | GBP 220 |\n| Lisbon | EUR 130 |"
+    hits = [make_hit(1, table)]
+    rows = evidence.spans(table)
+    best = evidence.Evidence(
+        passage=1, text=rows[1], heading="", title="Doc 1", score=1.0, term_share=1.0, index=1
+    )
+    shown = evidence.excerpts(ranked_spans=[best], hits=hits)[0].text
+    assert (
+        shown
+        == "| City | Hotel per night |\n| Berlin | EUR 150 |\n| London | GBP 220 |\n| Lisbon | EUR 130 |"
+    )
 
 
 def test_the_kind_of_answer_is_read_from_the_question() -> None:
@@ -173,7 +260,11 @@ def test_a_line_that_goes_beyond_the_evidence_does_not_agree(line: str) -> None:
 
 
 def test_streamed_text_splits_into_finished_sentences_and_the_rest() -> None:
-    assert agreement.split_sentences("Use -i [1]. It ignores case. Then") == ["Use -i [1].", "It ignores case.", "Then"]
+    assert agreement.split_sentences("Use -i [1]. It ignores case. Then") == [
+        "Use -i [1].",
+        "It ignores case.",
+        "Then",
+    ]
 
 
 # --- choosing evidence on real retrieval --------------------------------------------------------
@@ -183,7 +274,9 @@ def _evidence_for(scope, question: str, history=()):
     rewrite = standalone(question=question, history=list(history))
     vector = query_vector(rewrite)
     hits = chunk_search(scope=scope, query=rewrite.text, vector=vector, k=4)
-    return evidence.choose(question=rewrite.text, hits=hits, question_vector=vector, focus=rewrite.focus)
+    return evidence.choose(
+        question=rewrite.text, hits=hits, question_vector=vector, focus=rewrite.focus
+    )
 
 
 @pytest.mark.django_db
@@ -253,11 +346,15 @@ def test_a_figure_for_the_place_asked_must_stand_beside_it_in_the_source() -> No
     question = "What is the most I can pay for a hotel night in London?"
     sections = [("Travel > Hotels", HOTELS)]
     assert agreement.agrees(
-        "In London a hotel night may cost up to GBP 220.", evidence_text=HOTELS, question=question,
+        "In London a hotel night may cost up to GBP 220.",
+        evidence_text=HOTELS,
+        question=question,
         sections=sections,
     )
     assert not agreement.agrees(
-        "In London a hotel night may cost up to EUR 130.", evidence_text=HOTELS, question=question,
+        "In London a hotel night may cost up to EUR 130.",
+        evidence_text=HOTELS,
+        question=question,
         sections=sections,
     )
 
@@ -266,7 +363,12 @@ def test_a_number_from_the_heading_numbering_is_not_evidence() -> None:
     text = "In addition to the budget, you have 3 paid learning days per year for courses."
     sections = [("5. LEARNING AND DEVELOPMENT > Learning days", text)]
     question = "How many days off does an intern get?"
-    assert not agreement.agrees("5 days off to self-study", evidence_text=text, question=question, sections=sections)
+    assert not agreement.agrees(
+        "5 days off to self-study", evidence_text=text, question=question, sections=sections
+    )
     assert agreement.agrees(
-        "You have 3 paid learning days per year.", evidence_text=text, question=question, sections=sections
+        "You have 3 paid learning days per year.",
+        evidence_text=text,
+        question=question,
+        sections=sections,
     )
