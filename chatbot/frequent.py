@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from chatbot.answer_cache import store
 from chatbot.answer_cache.keys import CacheKey, model_id
+from chatbot.db import connection_checked
 from chatbot.models import FrequentAsker, FrequentQuestion
 from knowledge.models import Collection
 from knowledge.selectors import scope_check_for
@@ -89,13 +90,20 @@ def hit_and_asker_record(*, entry_id: str, user_id: int | None) -> None:
 
 
 def _hit_record_in_thread(entry_id: str, user_id: int | None) -> None:
-    close_old_connections()
+    connection_checked()
+    try:
+        hit_count(entry_id=entry_id, user_id=user_id)
+    finally:
+        close_old_connections()
+
+
+def hit_count(*, entry_id: str, user_id: int | None) -> None:
+    """hit_and_asker_record, where a count that fails is logged and lost: a cached answer
+    is served whether or not it was counted."""
     try:
         hit_and_asker_record(entry_id=entry_id, user_id=user_id)
     except Exception:  # noqa: BLE001 - a lost count must not surface anywhere
         log.exception("could not count a hit of cached answer %s", entry_id)
-    finally:
-        close_old_connections()
 
 
 # Promoted questions are offered to readers only once this many different people asked them,
