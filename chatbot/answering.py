@@ -28,7 +28,7 @@ from chatbot import cache, conversations, evidence, followups, frequent, protoco
 from chatbot.db import in_pool
 from chatbot.llm import ModelUnavailable
 from chatbot.model_part import ModelPart, QueuedEvent, model_sentences
-from chatbot.models import Outcome
+from chatbot.models import Conversation, Outcome
 from chatbot.prompts import passage_budget
 from chatbot.protocol import Source
 from chatbot.words import STOP_WORDS
@@ -168,23 +168,39 @@ async def answer_question(
     conversation_id: int | None = None,
     save: bool = True,
     fresh: bool = False,
+    begun: Begun | None = None,
 ) -> AsyncGenerator[StartedEvent | QueuedEvent | TokenEvent | DoneEvent, None]:
     """Stream the answer to `question` as `user` may be served (OPERATOR: every collection).
 
     `fresh`: answer anew rather than from the cache (a reader's "Regenerate").
+    `begun`: question_begin already called for this question (chatbot.consumers calls it
+    in the pool hop that admits the ask); then `conversation_id`, `save` and `fresh` were
+    its arguments.
     """
     watch = Stopwatch()
-    conversation = None
-    history: list[tuple[str, str]] = []
-    if save and not isinstance(user, Operator):
+    if begun is None:
         # Shielded: a stop or a closed socket right now still leaves the question kept.
-        conversation, history = await asyncio.shield(
-            in_pool(conversations.question_start)(
-                user=user, conversation_id=conversation_id, question=question
+        begun = await asyncio.shield(
+            in_pool(question_begin)(
+                user=user,
+                question=question,
+                conversation_id=conversation_id,
+                save=save,
+                fresh=fresh,
             )
         )
-        yield StartedEvent(conversation=conversation.pk)
-    rewrite = followups.standalone(question=question, history=history)
+    fresh = begun.fresh
+    conversation, rewrite, scope, names = (
+        begun.conversation,
+        begun.rewrite,
+        begun.scope,
+        begun.names,
+    )
+    key, found = begun.key, begun.found
+    started = StartedEvent(conversation=conversation.pk) if conversation is not None else None
+    if started is not None and found is None:
+        yield started
+        started = None
     standalone = rewrite.text
     watch.lap("rewrite")
 
@@ -208,9 +224,6 @@ async def answer_question(
         )
         return message.pk
 
-    scope, names, key, found = await in_pool(_scope_and_exact_hit)(
-        user=user, question=standalone, fresh=fresh
-    )
     vector: np.ndarray | None = None
     if found is None:  # an exact hit needs no embedding
         vector = await asyncio.to_thread(followups.query_vector, rewrite)
@@ -220,11 +233,28 @@ async def answer_question(
     watch.lap("cache")
     if found is not None:
         cached_sources = [Source.model_validate(source) for source in found.sources]
-        yield TokenEvent(found.answer)
         watch.since_start("first_token")
         watch.since_start("total")
-        message = await keep(found.answer, cached_sources, Outcome.CACHED, found.entry_id)
-        frequent.hit_record_later(entry_id=found.entry_id, user_id=_asker_id(user))
+        message = None
+        if conversation is None:
+            frequent.hit_record_later(entry_id=found.entry_id, user_id=_asker_id(user))
+        else:  # one pool hop saves the answer and counts the hit
+            message = await in_pool(_cached_answer_keep)(
+                conversation=conversation,
+                answer=found.answer,
+                standalone_question=standalone,
+                sources=found.sources,
+                timings=watch.timings,
+                entry_id=found.entry_id,
+                searched=sorted(scope.collection_ids),
+                question_vector=vector,
+                user_id=_asker_id(user),
+            )
+        # Saved first, then yielded together: the socket sends `started`, the answer and
+        # `done` in one write instead of three (a cached answer's cost is mostly its hops).
+        if started is not None:
+            yield started
+        yield TokenEvent(found.answer)
         yield DoneEvent(
             answer=found.answer,
             sources=cached_sources,
@@ -340,16 +370,66 @@ def _person(user: Reader) -> str:
     return "operator" if isinstance(user, Operator) else f"user:{user.pk}"
 
 
-def _scope_and_exact_hit(
-    *, user: Reader, question: str, fresh: bool
-) -> tuple[ReaderScope, list[str], cache.CacheKey, cache.CachedAnswer | None]:
-    """What `user` may read (the scope, and the collections' names by name), the cache key
-    of `question` in that scope, and its exact cached answer unless `fresh`.
+@dataclass
+class Begun:
+    """A question's first step (question_begin): kept, rewritten, scoped, looked up."""
 
-    One pool-thread call, for the cached path's sake: the scope and names are one query
-    and the exact tier a Redis read, where two reads and two thread hops cost every
-    cached answer."""
+    conversation: Conversation | None  # None when the answer is not saved (the operator)
+    rewrite: followups.Standalone
+    scope: ReaderScope
+    names: list[str]
+    key: cache.CacheKey
+    found: cache.CachedAnswer | None
+    fresh: bool  # answer anew: the cache was not read, and is not read later either
+
+
+def question_begin(
+    *, user: Reader, question: str, conversation_id: int | None, save: bool, fresh: bool
+) -> Begun:
+    """Everything a question needs before the cache has answered it, in one pool-thread call:
+    the question saved in its conversation (when `save`, and not for the operator), its
+    stand-alone form, what `user` may read (the scope, and the collections' names), the
+    cache key in that scope, and the exact cached answer unless `fresh`.
+
+    One call, for the cached path's sake: every hop to a pool thread and back costs the web
+    process's one event loop, and a cached answer is little else."""
+    conversation: Conversation | None = None
+    history: list[tuple[str, str]] = []
+    if save and not isinstance(user, Operator):
+        conversation, history = conversations.question_start(
+            user=user, conversation_id=conversation_id, question=question
+        )
+    rewrite = followups.standalone(question=question, history=history)
     scope, names = reader_scope_and_names(user)
-    key = cache.answer_key(question=question, scope=scope)
+    key = cache.answer_key(question=rewrite.text, scope=scope)
     found = None if fresh else cache.answer_get(key=key)
-    return scope, names, key, found
+    return Begun(conversation, rewrite, scope, names, key, found, fresh)
+
+
+def _cached_answer_keep(
+    *,
+    conversation: Conversation,
+    answer: str,
+    standalone_question: str,
+    sources: list[dict],
+    timings: dict[str, float],
+    entry_id: str,
+    searched: list[int],
+    question_vector: np.ndarray | None,
+    user_id: int | None,
+) -> int:
+    """A cached answer saved in the conversation, and its hit counted; the message's id."""
+    message = conversations.answer_save(
+        conversation=conversation,
+        answer=answer,
+        standalone_question=standalone_question,
+        sources=sources,
+        timings=timings,
+        cached=True,
+        outcome=Outcome.CACHED,
+        cache_entry=entry_id,
+        searched=searched,
+        question_vector=question_vector,
+    )
+    frequent.hit_count(entry_id=entry_id, user_id=user_id)
+    return message.pk

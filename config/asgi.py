@@ -37,6 +37,20 @@ from config.limits import RequestBodyLimit  # noqa: E402
 Scope = dict[str, Any]
 
 
+def _plain_websocket_log_arguments() -> None:
+    """autobahn (Daphne's websocket layer) formats the arguments of a debug log line for
+    every frame it sends, whether debug is on or not, and styles them with click's ANSI
+    colours when click is installed (Celery brings it): some 3 % of the web process's CPU
+    per cached answer (bench/many_sockets.py). Unstyled, they are plain strings. Only
+    autobahn's own debug lines would change, and Docent never shows them."""
+    import autobahn.util
+
+    autobahn.util._HAS_CLICK = False
+
+
+_plain_websocket_log_arguments()
+
+
 def web_process_start() -> None:
     """What the web process needs before it serves: Redis now, the rest in the background.
 

@@ -18,7 +18,7 @@ from django.urls import reverse
 from accounts.readers import OPERATOR
 from accounts.services import user_ensure
 from chatbot import cache, frequent
-from chatbot.answering import DoneEvent, TokenEvent, _scope_and_exact_hit, answer_question
+from chatbot.answering import DoneEvent, TokenEvent, question_begin, answer_question
 from chatbot.followups import Standalone, query_vector, standalone
 from chatbot.llm import ModelUnavailable
 from chatbot.models import FrequentQuestion
@@ -246,7 +246,8 @@ def test_the_cached_path_reads_the_scope_every_other_path_reads(
     # Answering reads the scope and the names in one query (for speed): they must stand for
     # exactly the collections the reader may read, with their versions.
     reader = OPERATOR if persona == "operator" else request.getfixturevalue(persona)
-    scope, names, key, _ = _scope_and_exact_hit(user=reader, question=MERIT, fresh=False)
+    begun = begin(reader, MERIT, fresh=False)
+    scope, names, key = begun.scope, begun.names, begun.key
     readable = list(collections_readable_by(reader).order_by("pk"))
     assert scope.collection_ids == tuple(c.pk for c in readable)
     assert scope.versions == tuple((c.pk, c.knowledge_version) for c in readable)
@@ -259,10 +260,17 @@ def test_the_exact_tier_is_looked_up_with_the_scope_unless_the_reader_wants_it_f
     handbook, hr, carol, dave
 ) -> None:
     entry_id = seed(carol, MERIT, MERIT_ANSWER, [source(path="salary-bands.md")])
-    *_, found = _scope_and_exact_hit(user=carol, question=MERIT, fresh=False)
+    found = begin(carol, MERIT, fresh=False).found
     assert found is not None and found.entry_id == entry_id and found.tier == "exact"
-    assert _scope_and_exact_hit(user=carol, question=MERIT, fresh=True)[3] is None
-    assert _scope_and_exact_hit(user=dave, question=MERIT, fresh=False)[3] is None
+    assert begin(carol, MERIT, fresh=True).found is None
+    assert begin(dave, MERIT, fresh=False).found is None
+
+
+def begin(reader, question: str, *, fresh: bool):
+    """What answering reads in its first pool hop, without saving the question."""
+    return question_begin(
+        user=reader, question=question, conversation_id=None, save=False, fresh=fresh
+    )
 
 
 # --- never stale ------------------------------------------------------------------------------

@@ -75,13 +75,18 @@ async def test_a_malformed_message_gets_an_error_and_the_socket_stays_open(
     await communicator.disconnect()
 
 
-async def test_nobody_can_continue_someone_elses_conversation(client, dave, bob) -> None:
+async def test_nobody_can_continue_someone_elses_conversation(client, dave, bob, settings) -> None:
+    settings.CHAT_ASKS_IN_FLIGHT = 1  # a refused ask must give its place back
     theirs = await sync_to_async(Conversation.objects.create)(user=bob, title="bob's")
     communicator = await ws.connect(await sync_to_async(ws.session_headers)(client, dave))
     await ws.receive(communicator)
-    _, error = await ws.ask(communicator, "What did bob ask?", conversation=theirs.pk)
-    assert error["type"] == "error" and error["code"] == "bad_request"
+    for n in range(2):
+        _, error = await ws.ask(
+            communicator, "What did bob ask?", id=f"q{n}", conversation=theirs.pk
+        )
+        assert error["type"] == "error" and error["code"] == "bad_request", error
     await communicator.disconnect()
+    assert not await sync_to_async(Conversation.objects.filter(user=dave).exists)()
 
 
 async def test_with_nothing_readable_docent_abstains_without_asking_the_model(
