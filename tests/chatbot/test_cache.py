@@ -18,7 +18,7 @@ from django.urls import reverse
 from accounts.readers import OPERATOR
 from accounts.services import user_ensure
 from chatbot import cache, frequent
-from chatbot.answering import DoneEvent, TokenEvent, question_begin, answer_question
+from chatbot.answering import DoneEvent, TokenEvent, answer_question, question_begin
 from chatbot.followups import Standalone, query_vector, standalone
 from chatbot.llm import ModelUnavailable
 from chatbot.models import FrequentQuestion
