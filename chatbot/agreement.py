@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from chatbot.evidence import spans
+from chatbot.excerpts import spans
 from chatbot.terms import CODE, LIST_ITEM, NAME, key_terms, names, numbers, plain, stem
 
-_NEGATION = re.compile(r"\b(?:not|no|never|cannot|can't|isn't|aren't|don't|doesn't|won't|none|nor)\b|n't\b", re.I)
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|cannot|can't|isn't|aren't|don't|doesn't|won't|none|nor)\b|n't\b", re.I
+)
 
 _PREAMBLE = re.compile(r"^\s*(?:answer|a|response)\s*:\s*", re.I)
 

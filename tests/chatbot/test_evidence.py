@@ -7,7 +7,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from chatbot import agreement, evidence, terms
+from chatbot import agreement, evidence, excerpts, terms
 from chatbot.answering import DoneEvent, TokenEvent, answer_question
 from chatbot.followups import query_vector, standalone
 from knowledge.search import chunk_search
@@ -147,7 +147,7 @@ def test_the_best_span_is_shown_with_what_follows_it_while_the_excerpt_is_short(
     assert shown.startswith("Lists are slow as queues.")
     assert "use collections.deque" in shown
     assert "Filler" not in shown
-    assert len(shown) <= evidence.CONTEXT_CHARS
+    assert len(shown) <= excerpts.CONTEXT_CHARS
 
 
 def test_a_long_list_keeps_as_many_items_with_its_introduction_as_fit() -> None:
@@ -155,7 +155,7 @@ def test_a_long_list_keeps_as_many_items_with_its_introduction_as_fit() -> None:
     units = evidence.spans(f"The following files are included in the bundle:\n{items}")
     assert units[0].startswith("The following files are included in the bundle:\n- /var/lib/part0/")
     assert "/var/lib/part3/" in units[0]
-    assert len(units[0]) <= evidence.MAX_SPAN_CHARS
+    assert len(units[0]) <= excerpts.MAX_SPAN_CHARS
     assert len(units) > 1 and all(unit.startswith("- /var/lib/part") for unit in units[1:])
 
 
