@@ -5,7 +5,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends build-essential
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml ./
-ENV CMAKE_ARGS="-DLLAVA_BUILD=OFF" PIP_NO_CACHE_DIR=1
+# Portable build (AVX2, FMA, F16C), not tuned to the building CPU: the image runs elsewhere.
+ENV CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON" PIP_NO_CACHE_DIR=1
 # Point pip at a CPU-only torch wheel if you have one: the default build carries CUDA.
 RUN pip install torch==2.13.0 && pip install -e .
 COPY . .

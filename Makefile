@@ -4,8 +4,16 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
-# llama-cpp-python builds from source; we need no multimodal support.
-export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+# llama-cpp-python builds from source; we need no multimodal support. The build is portable
+# (AVX2, FMA, F16C: any x86-64 of the last ten years), not tuned to the building CPU: a
+# native build uses every instruction the CPU advertises, and virtual machines advertise
+# some they do not enable (AMX seen here: SIGILL at the model's first matrix product).
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON \
+	-DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+# pip's wheel cache keys a source build on the package alone, not on CMAKE_ARGS: the wheel
+# is built once per version and build setting into a cache of our own, and installed from it.
+LLAMA_VERSION := $(shell sed -n 's/.*"llama-cpp-python\[server\]==\([0-9.]*\)".*/\1/p' pyproject.toml)
+LLAMA_WHEELS  := $(HOME)/.cache/docent/llama-cpp-python-$(LLAMA_VERSION)-$(shell echo '$(CMAKE_ARGS)' | sha1sum | cut -c1-12)
 
 .PHONY: install run test test-fast test-external browser manuals bench bench-byo lint down clean
 
@@ -16,6 +24,10 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q --upgrade pip wheel
 	# torch first and pinned: a bare requirement would resolve to a CUDA build of several GB.
 	$(PIP) install -q torch==2.13.0
+	@ls $(LLAMA_WHEELS)/*.whl >/dev/null 2>&1 || { \
+	  echo "building llama-cpp-python $(LLAMA_VERSION) (several minutes, once per machine)"; \
+	  $(PIP) wheel -q --no-deps --no-cache-dir -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION); }
+	$(PIP) install -q --force-reinstall --no-deps $(LLAMA_WHEELS)/*.whl
 	$(PIP) install -q -e '.[dev]'
 	touch $@
 
