@@ -51,13 +51,13 @@ from accounts.readers import OPERATOR  # noqa: E402
 from chatbot import evidence, followups, terms  # noqa: E402
 from chatbot.answering import (  # noqa: E402
     DoneEvent,
-    Stopwatch,
     TokenEvent,
     answer_question,
     retrieve,
     should_abstain,
     unknown_words,
 )
+from chatbot.beginning import Stopwatch  # noqa: E402
 from chatbot.citations import without_citations  # noqa: E402
 from chatbot.prompts import passage_budget  # noqa: E402
 from knowledge.search import Hit  # noqa: E402

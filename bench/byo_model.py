@@ -168,7 +168,8 @@ def probe_prompts(questions: list[str]) -> list[list[dict]]:
 
     from accounts.readers import OPERATOR
     from chatbot import followups
-    from chatbot.answering import Stopwatch, retrieve
+    from chatbot.answering import retrieve
+    from chatbot.beginning import Stopwatch
     from chatbot.prompts import full_messages, passage_budget
     from knowledge.selectors import reader_scope
 

@@ -37,7 +37,8 @@ from django.conf import settings
 
 from accounts.models import User
 from chatbot import evidence, followups
-from chatbot.answering import Stopwatch, retrieve
+from chatbot.answering import retrieve
+from chatbot.beginning import Stopwatch
 from chatbot.management.commands.llm_worker import bundled_model_path, fast_copy
 from chatbot.prompts import (
     COMPACT_MAX_TOKENS,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncGenerator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
@@ -25,17 +24,18 @@ from django.urls import reverse
 
 from accounts.readers import Operator
 from chatbot import cache, conversations, evidence, followups, frequent, protocol
+from chatbot.beginning import Begun, Stopwatch, asker_id, cached_answer_keep, question_begin
 from chatbot.db import in_pool
 from chatbot.llm import ModelUnavailable
 from chatbot.model_part import ModelPart, QueuedEvent, model_sentences
-from chatbot.models import Conversation, Outcome
+from chatbot.models import Outcome
 from chatbot.prompts import passage_budget
 from chatbot.protocol import Source
 from chatbot.words import STOP_WORDS
 from knowledge.context import build_context
 from knowledge.rerank import get_reranker
 from knowledge.search import Hit, chunk_search
-from knowledge.selectors import ReaderScope, reader_scope_and_names
+from knowledge.selectors import ReaderScope
 from knowledge.spelling import query_correct, words_unknown
 
 if TYPE_CHECKING:
@@ -80,21 +80,6 @@ class DoneEvent:
     message: int | None = None  # the saved answer's id, for feedback
     usage: protocol.Usage | None = None
     cache_tier: str | None = None  # "exact" or "semantic" for a cached answer (metrics only)
-
-
-class Stopwatch:
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-        self.timings: dict[str, float] = {}
-        self._mark = self.start
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.timings[stage] = round((now - self._mark) * 1000, 1)
-        self._mark = now
-
-    def since_start(self, stage: str) -> None:
-        self.timings[stage] = round((time.perf_counter() - self.start) * 1000, 1)
 
 
 def source_for(n: int, hit: Hit) -> Source:
@@ -175,7 +160,8 @@ async def answer_question(
     `fresh`: answer anew rather than from the cache (a reader's "Regenerate").
     `begun`: question_begin already called for this question (chatbot.consumers calls it
     in the pool hop that admits the ask); then `conversation_id`, `save` and `fresh` were
-    its arguments.
+    its arguments. When it answered from the exact tier and saved that answer already
+    (Begun.answered), this only yields it.
     """
     watch = Stopwatch()
     if begun is None:
@@ -235,11 +221,13 @@ async def answer_question(
         cached_sources = [Source.model_validate(source) for source in found.sources]
         watch.since_start("first_token")
         watch.since_start("total")
-        message = None
-        if conversation is None:
-            frequent.hit_record_later(entry_id=found.entry_id, user_id=_asker_id(user))
+        message = begun.message  # an exact hit in a conversation: saved in the first step
+        if message is not None:
+            watch.timings = begun.timings
+        elif conversation is None:
+            frequent.hit_record_later(entry_id=found.entry_id, user_id=asker_id(user))
         else:  # one pool hop saves the answer and counts the hit
-            message = await in_pool(_cached_answer_keep)(
+            message = await in_pool(cached_answer_keep)(
                 conversation=conversation,
                 answer=found.answer,
                 standalone_question=standalone,
@@ -248,7 +236,7 @@ async def answer_question(
                 entry_id=found.entry_id,
                 searched=sorted(scope.collection_ids),
                 question_vector=vector,
-                user_id=_asker_id(user),
+                user_id=asker_id(user),
             )
         # Saved first, then yielded together: the socket sends `started`, the answer and
         # `done` in one write instead of three (a cached answer's cost is mostly its hops).
@@ -344,7 +332,7 @@ async def answer_question(
         cacheable=rewrite.focus is None,
         checked=part.complete and bool(part.text),
     )
-    if entry is not None and (asker := _asker_id(user)) is not None:
+    if entry is not None and (asker := asker_id(user)) is not None:
         await in_pool(frequent.asker_record)(entry_id=entry, user_id=asker)
     message = await keep(answer, sources, outcome, entry)
     yield DoneEvent(
@@ -361,75 +349,6 @@ async def answer_question(
     )
 
 
-def _asker_id(user: Reader) -> int | None:
-    return None if isinstance(user, Operator) else user.pk
-
-
 def _person(user: Reader) -> str:
     """Whose turn it is in the model's line (fair by person, chatbot.model_queue)."""
     return "operator" if isinstance(user, Operator) else f"user:{user.pk}"
-
-
-@dataclass
-class Begun:
-    """A question's first step (question_begin): kept, rewritten, scoped, looked up."""
-
-    conversation: Conversation | None  # None when the answer is not saved (the operator)
-    rewrite: followups.Standalone
-    scope: ReaderScope
-    names: list[str]
-    key: cache.CacheKey
-    found: cache.CachedAnswer | None
-    fresh: bool  # answer anew: the cache was not read, and is not read later either
-
-
-def question_begin(
-    *, user: Reader, question: str, conversation_id: int | None, save: bool, fresh: bool
-) -> Begun:
-    """Everything a question needs before the cache has answered it, in one pool-thread call:
-    the question saved in its conversation (when `save`, and not for the operator), its
-    stand-alone form, what `user` may read (the scope, and the collections' names), the
-    cache key in that scope, and the exact cached answer unless `fresh`.
-
-    One call, for the cached path's sake: every hop to a pool thread and back costs the web
-    process's one event loop, and a cached answer is little else."""
-    conversation: Conversation | None = None
-    history: list[tuple[str, str]] = []
-    if save and not isinstance(user, Operator):
-        conversation, history = conversations.question_start(
-            user=user, conversation_id=conversation_id, question=question
-        )
-    rewrite = followups.standalone(question=question, history=history)
-    scope, names = reader_scope_and_names(user)
-    key = cache.answer_key(question=rewrite.text, scope=scope)
-    found = None if fresh else cache.answer_get(key=key)
-    return Begun(conversation, rewrite, scope, names, key, found, fresh)
-
-
-def _cached_answer_keep(
-    *,
-    conversation: Conversation,
-    answer: str,
-    standalone_question: str,
-    sources: list[dict],
-    timings: dict[str, float],
-    entry_id: str,
-    searched: list[int],
-    question_vector: np.ndarray | None,
-    user_id: int | None,
-) -> int:
-    """A cached answer saved in the conversation, and its hit counted; the message's id."""
-    message = conversations.answer_save(
-        conversation=conversation,
-        answer=answer,
-        standalone_question=standalone_question,
-        sources=sources,
-        timings=timings,
-        cached=True,
-        outcome=Outcome.CACHED,
-        cache_entry=entry_id,
-        searched=searched,
-        question_vector=question_vector,
-    )
-    frequent.hit_count(entry_id=entry_id, user_id=user_id)
-    return message.pk

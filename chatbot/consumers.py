@@ -20,7 +20,8 @@ from pydantic import BaseModel, ValidationError
 from accounts import sockets
 from accounts.models import User
 from chatbot import limits, protocol
-from chatbot.answering import Begun, DoneEvent, StartedEvent, answer_question, question_begin
+from chatbot.answering import DoneEvent, StartedEvent, answer_question
+from chatbot.beginning import Begun, question_begin
 from chatbot.db import in_pool
 from chatbot.feedback import feedback_record
 from chatbot.llm import ModelUnavailable
@@ -203,7 +204,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 protocol.Error(id=message.id, code=admitted.code, message=admitted.message)
             )
             return
-        assert admitted is not None and begun is not None  # admitted: begun as well
+        assert begun is not None  # admitted: begun as well
         self.running[message.id] = asyncio.create_task(self._answer(message, admitted, begun))
 
     async def _feedback(self, message: protocol.Feedback) -> None:
@@ -222,7 +223,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         await self._send(protocol.FeedbackSaved(message=message.message))
 
-    async def _answer(self, ask: protocol.Ask, ticket: limits.AskTicket, begun: Begun) -> None:
+    async def _answer(
+        self, ask: protocol.Ask, ticket: limits.AskTicket | None, begun: Begun
+    ) -> None:
+        """Forward the answer's events as protocol messages; `ticket`: the in-flight place
+        to give back at the end (None: given back already, with the answer saved)."""
         logs.question_begin(ask.id)  # this task's records and model requests carry it
         buffer: list[str] = []
         last_flush = 0.0  # the first words go out at once
@@ -316,7 +321,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
         finally:
             self.running.pop(ask.id, None)
-            await asyncio.to_thread(ticket.release)
+            if ticket is not None:
+                await asyncio.to_thread(ticket.release)
 
     async def _send(self, message: BaseModel) -> None:
         try:
@@ -335,10 +341,13 @@ def ask_begin(
 ) -> tuple[User | None, limits.AskTicket | limits.Refusal | None, Begun | None]:
     """Before each ask, in one pool thread: who the socket's credentials stand for now
     (None, and nothing more, once they are gone or stand for someone else), the person's
-    limits' admission, and once admitted, the question's first step (answering's
-    question_begin: kept in its conversation, scoped, looked up in the cache).
+    limits' admission, and once admitted, the question's first step (chatbot.beginning:
+    kept in its conversation, scoped, looked up in the cache, and when the exact tier
+    answers, saved with its answer). An ask answered in this step gives its in-flight
+    place back here too, and the ticket returned is None.
 
-    One thread hop instead of three for every question; a cached answer is little more."""
+    One thread hop for every cached question, where it took four: a cached answer's cost
+    is mostly its hops."""
     fresh = sockets.signed_in_user(credentials)
     if fresh is None or fresh.pk != user_id:
         return None, None, None
@@ -356,6 +365,9 @@ def ask_begin(
     except BaseException:
         admitted.release()  # never answered: it holds no place among the person's asks
         raise
+    if begun.answered:
+        admitted.release()
+        return fresh, None, begun
     return fresh, admitted, begun
 
 

@@ -34,7 +34,8 @@ from accounts.models import User
 from accounts.readers import Reader
 from audit.services import Action, audit_record
 from chatbot import evidence
-from chatbot.answering import Stopwatch, retrieve, should_abstain, unknown_words
+from chatbot.answering import retrieve, should_abstain, unknown_words
+from chatbot.beginning import Stopwatch
 from chatbot.insight import answers_in_scope
 from chatbot.models import Conversation, Feedback, Message, Outcome
 from chatbot.prompts import passage_budget
