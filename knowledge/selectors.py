@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
+from accounts.models import User
 from accounts.readers import Operator, Reader
 from knowledge.models import Collection, Document
 
@@ -42,11 +45,49 @@ def reader_scope(user: Reader) -> ReaderScope:
 
 def reader_scope_and_names(user: Reader) -> tuple[ReaderScope, list[str]]:
     """The reader's scope and its collections' names, in one query (answering needs both
-    for every question, a cached one too)."""
-    rows = list(collections_readable_by(user).values_list("pk", "knowledge_version", "name"))
+    for every question, a cached one too).
+
+    The same rows as collections_readable_by, in one fixed statement rather than the ORM's:
+    building that query (a join through the groups, DISTINCT) cost 0.7 ms of the web
+    process's CPU on every question, most of what a cached answer costs it. The two are
+    held equal by tests/knowledge/test_reader_scope.py.
+    """
+    statement = _readable_statement(user)
+    if statement is None:  # signed out or inactive: nothing (None is refused there too)
+        rows = list(collections_readable_by(user).values_list("pk", "knowledge_version", "name"))
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(*statement)
+            rows = cursor.fetchall()
     versions = tuple(sorted((pk, version) for pk, version, _ in rows))
     scope = ReaderScope(collection_ids=tuple(pk for pk, _ in versions), versions=versions)
     return scope, [name for _, _, name in rows]  # by name, the collections' own order
+
+
+@functools.cache
+def _readable_sql() -> tuple[str, str]:
+    """Every collection, and those a user may read: public, or shared with one of their groups."""
+    collection = Collection._meta.db_table
+    shared_with = Collection.groups.through._meta.db_table
+    member_of = User.groups.through._meta.db_table
+    every = f"SELECT id, knowledge_version, name FROM {collection} ORDER BY name"
+    readable = (
+        f"SELECT c.id, c.knowledge_version, c.name FROM {collection} c "
+        f"WHERE c.is_public OR EXISTS (SELECT 1 FROM {shared_with} s "
+        f"JOIN {member_of} m ON m.group_id = s.group_id "
+        f"WHERE s.collection_id = c.id AND m.user_id = %s) "
+        f"ORDER BY c.name"
+    )
+    return every, readable
+
+
+def _readable_statement(user: Reader) -> tuple[str, list[int]] | None:
+    every, readable = _readable_sql()
+    if isinstance(user, Operator):
+        return every, []
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    return readable, [user.pk]
 
 
 def document_get_for_user(*, user: Reader, pk: int) -> Document:
