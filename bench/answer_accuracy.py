@@ -8,8 +8,9 @@ path as an operator (no cache) and reports, per set:
   content words (a rough check: a number said in the wrong sense counts as right);
 - evidence: the quoted evidence alone holds it;
 - top-k passages: the passages retrieval handed on hold it (the ceiling for the two above);
-- baseline: evidence chosen by meaning alone (the span closest to the question, no
-  key terms, no answer kind), measured on the same passages in the same run;
+- baseline: evidence chosen by meaning alone (the span closest to the question: no
+  key terms, names, quoted phrases, answer kind or rank), measured on the same
+  passages in the same run;
 - kept: the model's line passed the evidence check and was shown;
 - contradicts: the answer states a number its evidence does not hold (target 0);
 - first words / model: median milliseconds to the evidence and to the end of the model's line.
@@ -36,6 +37,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from _bootstrap import django_setup  # bench/ is on the path: the scripts run as files
 
 ROOT = django_setup()
@@ -108,6 +110,25 @@ class Look:
         return "" if self.abstained or not self.shown else evidence.quote(*self.shown)
 
 
+# The parts of the span score besides meaning: the baseline turns every one of them off.
+_NOT_MEANING = ("TERM_WEIGHT", "NAME_WEIGHT", "KIND_WEIGHT", "RANK_WEIGHT", "QUOTE_WEIGHT")
+
+
+def _by_meaning_alone(
+    *, question: str, hits: list[Hit], vector: np.ndarray
+) -> evidence.Evidence | None:
+    """The span closest in meaning to the question: no key terms, names, quoted phrases,
+    answer kind or retrieval rank."""
+    kept = {name: getattr(evidence, name) for name in _NOT_MEANING}
+    for name in _NOT_MEANING:
+        setattr(evidence, name, 0.0)
+    try:
+        return evidence.choose(question=question, hits=hits, question_vector=vector)
+    finally:
+        for name, weight in kept.items():
+            setattr(evidence, name, weight)
+
+
 async def look(question: str) -> Look:
     """Retrieval, the ranked spans, what is shown and the refusal rule, as answering does them."""
     rewrite = followups.standalone(question=question, history=[])
@@ -121,12 +142,7 @@ async def look(question: str) -> Look:
     shown = evidence.excerpts(ranked_spans=ranked, hits=hits)
     unknown = await sync_to_async(unknown_words)(scope=scope, question=rewrite.text)
     abstained = should_abstain(hits, shown[0] if shown else None, unknown=unknown)
-    weights = (evidence.TERM_WEIGHT, evidence.KIND_WEIGHT, evidence.RANK_WEIGHT)
-    evidence.TERM_WEIGHT = evidence.KIND_WEIGHT = evidence.RANK_WEIGHT = 0.0
-    try:
-        chosen = evidence.choose(question=rewrite.text, hits=hits, question_vector=vector)
-    finally:
-        evidence.TERM_WEIGHT, evidence.KIND_WEIGHT, evidence.RANK_WEIGHT = weights
+    chosen = _by_meaning_alone(question=rewrite.text, hits=hits, vector=vector)
     return Look(hits, ranked, shown, abstained, chosen.text if chosen else "")
 
 

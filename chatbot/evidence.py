@@ -9,6 +9,7 @@ span is chosen by the question, not by what a model later says:
 - the question's key terms and qualifiers ("interns", "Canada", "--ignore-case"),
   found in the span or, weaker, in its heading; the words a follow-up added
   weigh double, so "and for interns?" follows interns, not the earlier subject;
+  each term weighs more the fewer candidate spans hold it (a local IDF);
 - the kind of answer asked for: how many/much wants a number or an amount, when
   wants a time or a date, which option/key/command wants a code-like token;
 - a phrase the question quotes (a message, a prompt), found word for word.
@@ -19,7 +20,9 @@ best ones; chatbot.agreement decides whether a model's sentence may stand beside
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -137,18 +140,19 @@ def ranked(
     ]
     similarity = embed_passages(texts) @ question_vector
     weights = _term_weights(question, focus)
-    total = sum(weights.values()) or 1.0
+    held = [_held_terms(span, hit.heading) for _, hit, _, span in candidates]
+    rare = _rarity_weights(weights, [in_span | in_heading for in_span, in_heading in held])
     kind = answer_kind(focus or question) or answer_kind(question)
     asked = names(question) | names(focus or "")
     phrases = quoted(focus or question)
     scored: list[Evidence] = []
-    for (n, hit, index, span), sim in zip(candidates, similarity, strict=True):
-        in_span = key_terms(span)
-        in_heading = key_terms(hit.heading) - in_span
-        found = sum(w for t, w in weights.items() if t in in_span)
-        found += HEADING_SHARE * sum(w for t, w in weights.items() if t in in_heading)
-        share = found / total
-        score = float(sim) + TERM_WEIGHT * share + RANK_WEIGHT / n
+    for (n, hit, index, span), sim, (in_span, in_heading) in zip(
+        candidates, similarity, held, strict=True
+    ):
+        # The refusal rule reads the plain share; the score weighs terms by rarity.
+        share = _found_share(weights, in_span, in_heading)
+        score = float(sim) + TERM_WEIGHT * _found_share(rare, in_span, in_heading)
+        score += RANK_WEIGHT / n
         if asked:
             score += NAME_WEIGHT * len(asked & (in_span | in_heading)) / len(asked)
         if kind and _KIND_SIGNS[kind].search(plain(span)):
@@ -189,3 +193,35 @@ def _term_weights(question: str, focus: str | None) -> dict[str, float]:
     for term in key_terms(focus or "") | (names(question) & set(weights)):
         weights[term] = FOCUS_WEIGHT
     return weights
+
+
+def _held_terms(span: str, heading: str) -> tuple[set[str], set[str]]:
+    """The key terms of a span, and those only its heading holds."""
+    in_span = key_terms(span)
+    return in_span, key_terms(heading) - in_span
+
+
+def _found_share(weights: dict[str, float], in_span: set[str], in_heading: set[str]) -> float:
+    """The weighted share of the question's terms a span holds (its heading's count less)."""
+    total = sum(weights.values()) or 1.0
+    found = sum(w for t, w in weights.items() if t in in_span)
+    found += HEADING_SHARE * sum(w for t, w in weights.items() if t in in_heading)
+    return found / total
+
+
+def _rarity_weights(weights: dict[str, float], held: Sequence[set[str]]) -> dict[str, float]:
+    """`weights` times how rare each term is among the candidate spans (each span's terms
+    with its heading's): sqrt(log((N + 1) / (df + 1)) + 1).
+
+    A word most spans hold ("package", "file") tells them apart less than one few hold
+    ("experimental", "interns"). Counted over the retrieved spans themselves, so it needs
+    no query and reads no text beyond what the reader was given. The square root keeps a
+    common word from counting for nothing: full IDF lost a sample and a diffutils answer
+    whose common words were the point ("online during the day", "patch ... package").
+    """
+    spans_holding = Counter(term for terms in held for term in terms if term in weights)
+    count = len(held)
+    return {
+        term: weight * math.sqrt(math.log((count + 1) / (spans_holding[term] + 1)) + 1)
+        for term, weight in weights.items()
+    }

@@ -208,6 +208,24 @@ def test_a_span_holding_the_phrase_the_question_quotes_wins(monkeypatch) -> None
     assert chosen is not None and chosen.passage == 2
 
 
+def test_a_rare_question_word_outweighs_a_common_one(monkeypatch) -> None:
+    # "package" is in five spans, "experimental" in one: the rare word tells them apart,
+    # so its span wins although the other passage ranks first and each holds one word.
+    vector = _same_meaning(monkeypatch)
+    hits = [
+        make_hit(
+            1,
+            "Package one is small. Package two is large. Package three is old. "
+            "Package four is new. Package five is odd.",
+        ),
+        make_hit(2, "Experimental builds live elsewhere."),
+    ]
+    chosen = evidence.choose(
+        question="Is there an experimental package?", hits=hits, question_vector=vector
+    )
+    assert chosen is not None and chosen.text == "Experimental builds live elsewhere."
+
+
 def test_rows_of_one_table_show_its_header_once() -> None:
     table = "| City | Hotel per night |\n|---|---|\n| Berlin | EUR 150 |\n| London | GBP 220 |\n| Lisbon | EUR 130 |"
     hits = [make_hit(1, table)]
