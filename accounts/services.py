@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -98,7 +99,7 @@ def _token_user_sql() -> str:
     """
     users, tokens = User._meta.db_table, ApiToken._meta.db_table
     columns = ", ".join(
-        f"u.{connection.ops.quote_name(f.column)}" for f in User._meta.concrete_fields
+        f"u.{connection.ops.quote_name(cast(str, f.column))}" for f in User._meta.concrete_fields
     )
     return (
         f"SELECT {columns}, t.id, t.expires_at, t.last_used_at "

@@ -59,4 +59,4 @@ def test_inactive_and_signed_out_readers_read_nothing(collections, bob) -> None:
     assert reader_scope_and_names(bob)[0].collection_ids == ()
     assert reader_scope_and_names(AnonymousUser())[0].collection_ids == ()
     with pytest.raises(TypeError):
-        reader_scope_and_names(None)
+        reader_scope_and_names(None)  # type: ignore[arg-type]  # refused on purpose
