@@ -17,6 +17,7 @@ import numpy as np
 
 from accounts.readers import Operator
 from chatbot import cache, conversations, followups, frequent
+from chatbot.cached_start import cached_conversation_start
 from chatbot.models import Conversation, Outcome
 from knowledge.selectors import ReaderScope, reader_scope_and_names
 
@@ -71,9 +72,15 @@ def question_begin(
     and the exact cached answer unless `fresh`. An exact hit kept in a conversation is
     saved there now, and its hit counted (Begun.answered)."""
     watch = Stopwatch()
+    keep = save and not isinstance(user, Operator)
+    owner = asker_id(user)
+    if keep and conversation_id is None and owner is not None:
+        return _new_conversation_begin(
+            user=user, user_id=owner, question=question, fresh=fresh, watch=watch
+        )
     conversation: Conversation | None = None
     history: list[tuple[str, str]] = []
-    if save and not isinstance(user, Operator):
+    if keep:
         conversation, history = conversations.question_start(
             user=user, conversation_id=conversation_id, question=question
         )
@@ -101,6 +108,49 @@ def question_begin(
         user_id=asker_id(user),
     )
     return begun
+
+
+def _new_conversation_begin(
+    *, user: Reader, user_id: int, question: str, fresh: bool, watch: Stopwatch
+) -> Begun:
+    """question_begin for a question that opens a new conversation: it has no turns before
+    it, so it is looked up before anything is written. An exact hit is kept with its new
+    conversation and counted in one statement (chatbot.cached_start); otherwise the
+    conversation and the question are saved as usual, before it is answered."""
+    rewrite = followups.standalone(question=question, history=[])
+    scope, names = reader_scope_and_names(user)
+    watch.lap("rewrite")
+    key = cache.answer_key(question=rewrite.text, scope=scope)
+    found = None if fresh else cache.answer_get(key=key)
+    if found is None:
+        conversation, _ = conversations.question_start(
+            user=user, conversation_id=None, question=question
+        )
+        return Begun(conversation, rewrite, scope, names, key, None, fresh)
+    watch.lap("cache")
+    watch.since_start("first_token")
+    watch.since_start("total")
+    started = cached_conversation_start(
+        user_id=user_id,
+        question=question,
+        answer=found.answer,
+        standalone_question=rewrite.text,
+        sources=found.sources,
+        timings=watch.timings,
+        entry_id=found.entry_id,
+        searched=sorted(scope.collection_ids),
+    )
+    return Begun(
+        started.conversation,
+        rewrite,
+        scope,
+        names,
+        key,
+        found,
+        fresh,
+        message=started.message,
+        timings=watch.timings,
+    )
 
 
 def cached_answer_keep(

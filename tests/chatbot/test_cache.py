@@ -22,7 +22,7 @@ from chatbot.answering import DoneEvent, TokenEvent, answer_question
 from chatbot.beginning import question_begin
 from chatbot.followups import Standalone, query_vector, standalone
 from chatbot.llm import ModelUnavailable
-from chatbot.models import FrequentQuestion, Message
+from chatbot.models import Conversation, FrequentQuestion, Message, Outcome
 from config.embedded import free_port
 from knowledge.collections import collection_touch
 from knowledge.embeddings import embed_passages, embed_query
@@ -497,6 +497,70 @@ def test_an_exact_hit_is_saved_and_its_in_flight_place_given_back_before_it_is_s
     assert all(m.cached and m.cache_entry == entry_id for m in saved)
     assert all({"cache", "first_token", "total"} <= set(m.timings) for m in saved)
     assert FrequentQuestion.objects.get(entry_id=entry_id).hits == 2
+
+
+def test_a_first_question_answered_from_the_cache_is_kept_whole_in_a_new_conversation(
+    handbook, dave
+) -> None:
+    """chatbot.cached_start: conversation, question, answer and the hit in one statement."""
+    entry_id = seed(dave, VACATION, VACATION_ANSWER, [source(path="vacation.md")])
+    asked = "How many vacation days do full-time employees get?  "
+
+    begun = question_begin(user=dave, question=asked, conversation_id=None, save=True, fresh=False)
+
+    assert begun.answered and begun.conversation is not None and begun.found is not None
+    conversation = Conversation.objects.get(pk=begun.conversation.pk)
+    assert conversation.user == dave and conversation.title == asked[:200]
+    assert conversation.created_at == begun.conversation.created_at
+    question, answer = conversation.messages.all()
+    assert (question.role, question.text, question.cached) == (Message.Role.USER, asked, False)
+    assert answer.pk == begun.message and answer.pk > question.pk
+    assert answer.created_at >= question.created_at
+    assert (answer.role, answer.text, answer.cached, answer.outcome, answer.cache_entry) == (
+        Message.Role.ASSISTANT,
+        VACATION_ANSWER,
+        True,
+        Outcome.CACHED,
+        entry_id,
+    )
+    assert answer.sources == [source(path="vacation.md")]
+    assert answer.standalone_question == begun.rewrite.text
+    assert answer.searched == sorted(begun.scope.collection_ids)
+    assert answer.timings == begun.timings and "first_token" in answer.timings
+    assert answer.question_vector is None
+    row = FrequentQuestion.objects.get(entry_id=entry_id)
+    assert row.hits == 1 and list(row.askers.values_list("user_id", flat=True)) == [dave.pk]
+
+    # A follow-up in that conversation goes after both, the usual way.
+    again = question_begin(
+        user=dave, question=VACATION, conversation_id=conversation.pk, save=True, fresh=False
+    )
+    assert again.answered and again.conversation is not None
+    assert again.conversation.pk == conversation.pk
+    texts = list(conversation.messages.values_list("role", "text"))
+    assert texts == [
+        ("user", asked),
+        ("assistant", VACATION_ANSWER),
+        ("user", VACATION),
+        ("assistant", VACATION_ANSWER),
+    ]
+    assert FrequentQuestion.objects.get(entry_id=entry_id).hits == 2
+
+
+def test_a_first_question_missed_by_the_cache_is_kept_before_it_is_answered(handbook, dave) -> None:
+    begun = question_begin(user=dave, question=MERIT, conversation_id=None, save=True, fresh=False)
+    assert not begun.answered and begun.found is None and begun.conversation is not None
+    assert list(begun.conversation.messages.values_list("role", "text")) == [("user", MERIT)]
+
+
+def test_a_cached_answer_whose_record_is_gone_is_still_kept(handbook, dave) -> None:
+    entry_id = seed(dave, VACATION, VACATION_ANSWER)
+    FrequentQuestion.objects.filter(entry_id=entry_id).delete()
+    begun = question_begin(
+        user=dave, question=VACATION, conversation_id=None, save=True, fresh=False
+    )
+    assert begun.answered and begun.message is not None
+    assert Message.objects.get(pk=begun.message).cache_entry == entry_id
 
 
 def test_each_hit_is_counted_and_each_person_once(handbook, dave, carol) -> None:
