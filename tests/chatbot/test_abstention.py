@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from chatbot.answering import DoneEvent, TokenEvent, answer_question
+from chatbot.answering import DoneEvent, TokenEvent, answer_question, unknown_words
+from knowledge.selectors import reader_scope
 from tests.support.corpus import HANDBOOK_VACATION, HR_SALARY, ingest_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,3 +50,16 @@ def test_a_question_only_another_group_can_answer_is_refused_not_answered_beside
     assert isinstance(done, DoneEvent)
     assert "could not find" in done.answer
     assert done.sources == [] and "3.7" not in done.answer
+
+
+def test_a_word_no_document_uses_counts_only_when_it_is_a_real_part_of_the_question(
+    handbook, dave
+) -> None:
+    """The merit budget is all "What is the merit budget?" asks; "honestly" is an aside in a
+    question the handbook answers, and must not send it to the refusal rule."""
+    ingest_text(handbook, "vacation.md", HANDBOOK_VACATION)
+    scope = reader_scope(dave)
+
+    assert unknown_words(scope=scope, question="What is the merit budget?") == {"merit", "budget"}
+    aside = "Honestly, how many unused vacation days carry over to March for full-time employees?"
+    assert unknown_words(scope=scope, question=aside) == set()
