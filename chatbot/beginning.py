@@ -74,13 +74,13 @@ def question_begin(
     watch = Stopwatch()
     keep = save and not isinstance(user, Operator)
     owner = asker_id(user)
-    if keep and conversation_id is None and owner is not None:
-        return _new_conversation_begin(
-            user=user, user_id=owner, question=question, fresh=fresh, watch=watch
-        )
+    # A question that opens a conversation has no turns before it: it is looked up before
+    # anything is written, and an exact hit is then kept whole in one statement
+    # (chatbot.cached_start) instead of the question first and the answer after.
+    opens = keep and conversation_id is None and owner is not None
     conversation: Conversation | None = None
     history: list[tuple[str, str]] = []
-    if keep:
+    if keep and not opens:
         conversation, history = conversations.question_start(
             user=user, conversation_id=conversation_id, question=question
         )
@@ -89,13 +89,33 @@ def question_begin(
     watch.lap("rewrite")
     key = cache.answer_key(question=rewrite.text, scope=scope)
     found = None if fresh else cache.answer_get(key=key)
+    if opens and found is None:  # kept before it is answered, as every question is
+        conversation, _ = conversations.question_start(
+            user=user, conversation_id=None, question=question
+        )
     begun = Begun(conversation, rewrite, scope, names, key, found, fresh)
-    if found is None or conversation is None:
+    if found is None or not keep:
         return begun
     watch.lap("cache")
     watch.since_start("first_token")
     watch.since_start("total")
     begun.timings = watch.timings
+    searched = sorted(scope.collection_ids)
+    if opens:
+        assert owner is not None  # for the type checker: `opens` holds it
+        started = cached_conversation_start(
+            user_id=owner,
+            question=question,
+            answer=found.answer,
+            standalone_question=rewrite.text,
+            sources=found.sources,
+            timings=watch.timings,
+            entry_id=found.entry_id,
+            searched=searched,
+        )
+        begun.conversation, begun.message = started.conversation, started.message
+        return begun
+    assert conversation is not None  # kept above: `keep` and not `opens`
     begun.message = cached_answer_keep(
         conversation=conversation,
         answer=found.answer,
@@ -103,54 +123,11 @@ def question_begin(
         sources=found.sources,
         timings=watch.timings,
         entry_id=found.entry_id,
-        searched=sorted(scope.collection_ids),
+        searched=searched,
         question_vector=None,  # an exact hit is never embedded
-        user_id=asker_id(user),
+        user_id=owner,
     )
     return begun
-
-
-def _new_conversation_begin(
-    *, user: Reader, user_id: int, question: str, fresh: bool, watch: Stopwatch
-) -> Begun:
-    """question_begin for a question that opens a new conversation: it has no turns before
-    it, so it is looked up before anything is written. An exact hit is kept with its new
-    conversation and counted in one statement (chatbot.cached_start); otherwise the
-    conversation and the question are saved as usual, before it is answered."""
-    rewrite = followups.standalone(question=question, history=[])
-    scope, names = reader_scope_and_names(user)
-    watch.lap("rewrite")
-    key = cache.answer_key(question=rewrite.text, scope=scope)
-    found = None if fresh else cache.answer_get(key=key)
-    if found is None:
-        conversation, _ = conversations.question_start(
-            user=user, conversation_id=None, question=question
-        )
-        return Begun(conversation, rewrite, scope, names, key, None, fresh)
-    watch.lap("cache")
-    watch.since_start("first_token")
-    watch.since_start("total")
-    started = cached_conversation_start(
-        user_id=user_id,
-        question=question,
-        answer=found.answer,
-        standalone_question=rewrite.text,
-        sources=found.sources,
-        timings=watch.timings,
-        entry_id=found.entry_id,
-        searched=sorted(scope.collection_ids),
-    )
-    return Begun(
-        started.conversation,
-        rewrite,
-        scope,
-        names,
-        key,
-        found,
-        fresh,
-        message=started.message,
-        timings=watch.timings,
-    )
 
 
 def cached_answer_keep(
