@@ -25,7 +25,22 @@ def test_every_passage_is_in_one_batch_no_batch_is_larger_than_the_setting(setti
     batches = passage_batches(token_counts(TEXTS))
 
     assert sorted(i for batch in batches for i in batch) == list(range(len(TEXTS)))
-    assert [len(batch) for batch in batches] == [2, 2, 1]
+    assert max(len(batch) for batch in batches) == 2
+
+
+def test_one_long_passage_does_not_pad_many_short_ones(settings):
+    settings.EMBEDDING_BATCH_SIZE = 32
+
+    batches = passage_batches([10] * 20 + [200] + [10] * 11)
+
+    assert batches == [[20], [i for i in range(32) if i != 20]]
+
+
+def test_passages_of_like_length_share_a_pass(settings):
+    settings.EMBEDDING_BATCH_SIZE = 32
+
+    assert [len(batch) for batch in passage_batches([60, 58, 61, 59] * 8)] == [32]
+    assert [len(batch) for batch in passage_batches([60] * 40)] == [8, 32]
 
 
 def test_batches_go_longest_first_in_tokens_not_in_characters(settings):
