@@ -67,6 +67,9 @@ from knowledge.selectors import reader_scope  # noqa: E402
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _WORD = re.compile(r"[a-z]{4,}")
+# An expected answer that is only short codes ("--ed (-e).") has no word of four letters:
+# its options and words of any length are the fact.
+_CODE_OR_WORD = re.compile(r"-{1,2}[a-z][\w-]*|[a-z]+")
 DEFAULT_SETS = [
     ROOT / "knowledge/sample/qa.jsonl",
     ROOT / "bench/qa/diffutils.jsonl",
@@ -79,7 +82,7 @@ def holds(text: str, expected: str) -> bool:
     numbers = _NUMBER.findall(expected.replace(",", ""))
     if numbers:  # the first number is the fact asked for; later ones are qualifications
         return re.search(rf"(?<![\d.]){re.escape(numbers[0])}(?![\d])", text) is not None
-    words = set(_WORD.findall(expected.lower()))
+    words = set(_WORD.findall(expected.lower())) or set(_CODE_OR_WORD.findall(expected.lower()))
     return bool(words) and len([w for w in words if w in text]) >= 0.6 * len(words)
 
 
