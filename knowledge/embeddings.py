@@ -99,7 +99,7 @@ def passage_batches(lengths: list[int]) -> list[list[int]]:
     longest = [lengths[i] for i in order]
     size = max(1, settings.EMBEDDING_BATCH_SIZE)
     # cost[j]: the least cost of the first j passages; cut[j]: where its last batch starts.
-    cost = [0] + [0] * len(order)
+    cost = [0] * (len(order) + 1)
     cut = [0] * (len(order) + 1)
     for end in range(1, len(order) + 1):
         cost[end], cut[end] = min(
