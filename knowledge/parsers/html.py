@@ -12,6 +12,13 @@ only by the conventions of the tools that generate manuals: DocBook XSL's
 links, and Texinfo's <div class="header"> (or "nav-panel") line "Next: ...,
 Previous: ..., Up: ...". Left in, such a line is glued to the end of the
 section above it on every page and matches every question about "next".
+
+Text is laid out as a browser shows it: inline elements join as they stand
+("<em>immutable</em>." is "immutable.", not "immutable ."; highlighted code
+"word[4]", not "word [ 4 ]"), a space falls only where a block or a line
+break does, and a <pre> is a line of its own, so a quote is the page's own
+words. Sphinx's and MkDocs' permalink signs ("Strings¶") are left out of
+headings.
 """
 
 from __future__ import annotations
@@ -29,7 +36,9 @@ _DROP = (
     "script, style, noscript, template, iframe, object, embed, svg, nav, header, footer, aside, "
     "form, button, [role=navigation], .navheader, .navfooter, .nav-panel, "
     # Texinfo's menu of a chapter's sections: titles only, each read again under its heading.
-    "ul.section-toc, table.menu"
+    "ul.section-toc, table.menu, "
+    # Sphinx's and MkDocs' permalink after each heading ("¶"), Docusaurus' ("#").
+    "a.headerlink, a.hash-link"
 )
 # Containers that hold navigation in some generators and content in others:
 # dropped only when they are made of navigation links (see _is_navigation).
@@ -45,6 +54,11 @@ _HIDDEN_STYLE = re.compile(
 )
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {"p", "li", "pre", "blockquote", "td", "th", "dd", "dt", "figcaption", "caption"}
+# Where a browser breaks the line: the words on either side of these never run together.
+_BREAKS = _BLOCKS | set(_HEADINGS) | {
+    "br", "hr", "div", "ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "tr", "section",
+    "article", "figure", "address", "details", "summary",
+}  # fmt: skip
 
 
 def _is_hidden(node: Node) -> bool:
@@ -109,6 +123,60 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _lines(node: Node) -> list[str]:
+    """A block's text as a browser lays it out, whitespace collapsed: inline elements
+    joined as they stand, a space where a block or a line break falls, and each <pre>
+    inside on a line of its own."""
+    lines: list[str] = []
+    run: list[str] = []
+
+    def end_run() -> None:
+        text = _clean("".join(run))
+        if text:
+            lines.append(text)
+        run.clear()
+
+    def code(pre: Node) -> None:
+        # A line of its own, whitespace collapsed like the prose: kept as a fenced block,
+        # examples became spans of their own and cost 3 of 50 diffutils answers
+        # (docs/quality.md, "HTML as a browser shows it").
+        end_run()
+        text = _clean(pre.text(deep=True) or "")
+        if text:
+            lines.append(text)
+
+    def walk(top: Node) -> None:
+        # A stack, not recursion: a hostile page may nest elements thousands deep.
+        todo: list[Node | str] = list(reversed(list(top.iter(include_text=True))))
+        while todo:
+            item = todo.pop()
+            if isinstance(item, str):
+                run.append(item)
+            elif item.tag == "-text":
+                run.append(item.text_content or "")
+            elif item.tag == "pre":
+                code(item)
+            else:
+                breaks = item.tag in _BREAKS
+                if breaks:
+                    todo.append(" ")
+                todo.extend(reversed(list(item.iter(include_text=True))))
+                if breaks:
+                    todo.append(" ")
+
+    if node.tag == "pre":
+        code(node)
+    else:
+        walk(node)
+        end_run()
+    return lines
+
+
+def _inline(node: Node) -> str:
+    """A heading's or a short element's text on one line."""
+    return " ".join(_lines(node))
+
+
 def sections_from_html(markup: str) -> tuple[str | None, list[Section]]:
     """Split HTML into sections under their heading path; return (<title> or first h1, sections).
 
@@ -138,7 +206,7 @@ def sections_from_html(markup: str) -> tuple[str | None, list[Section]]:
     for node in root.traverse(include_text=False) if root is not None else []:
         tag = node.tag
         if tag in _HEADINGS:
-            heading = _clean(node.text(deep=True))
+            heading = _inline(node)
             if not heading:
                 continue
             flush()
@@ -154,16 +222,17 @@ def sections_from_html(markup: str) -> tuple[str | None, list[Section]]:
             while parent is not None and parent.tag not in _BLOCKS:
                 parent = parent.parent
             if parent is None:
-                text = _clean(node.text(deep=True, separator=" "))
-                if text:
-                    buffer.append(("- " if tag == "li" else "") + text)
+                lines = _lines(node)
+                if lines and tag == "li":
+                    lines[0] = f"- {lines[0]}"
+                buffer.extend(lines)
     flush()
     if not sections and root is not None:
-        text = _clean(root.text(deep=True, separator=" "))
+        text = "\n".join(_lines(root))
         if text:
             sections.append(Section(text=text))
 
-    title = _clean(title_node.text()) if title_node is not None else ""
+    title = _inline(title_node) if title_node is not None else ""
     return title or first_h1, sections
 
 
