@@ -17,8 +17,10 @@ Text is laid out as a browser shows it: inline elements join as they stand
 ("<em>immutable</em>." is "immutable.", not "immutable ."; highlighted code
 "word[4]", not "word [ 4 ]"), a space falls only where a block or a line
 break does, and a <pre> is a line of its own, so a quote is the page's own
-words. Sphinx's and MkDocs' permalink signs ("Strings¶") are left out of
-headings.
+words. Text in no paragraph at all (DocBook's option reference is <div>s of
+bare text) is read too, a line where a browser would break it. Sphinx's and
+MkDocs' permalink signs ("Strings¶") and page footer, DocBook's tables of
+contents and "[D]" links are left out.
 """
 
 from __future__ import annotations
@@ -34,9 +36,14 @@ from .text import read_text
 
 _DROP = (
     "script, style, noscript, template, iframe, object, embed, svg, nav, header, footer, aside, "
+    # Sphinx's page footer (copyright, "Created using Sphinx"), on every page.
+    "div.footer, [role=contentinfo], "
     "form, button, [role=navigation], .navheader, .navfooter, .nav-panel, "
-    # Texinfo's menu of a chapter's sections: titles only, each read again under its heading.
-    "ul.section-toc, table.menu, "
+    # Texinfo's and DocBook's menus of a chapter's sections: titles only, each read again
+    # under its heading.
+    "ul.section-toc, table.menu, div.toc, "
+    # DocBook XSL's "[D]" link beside a screenshot, to the image's long description.
+    ".longdesc-link, "
     # Sphinx's and MkDocs' permalink after each heading ("¶"), Docusaurus' ("#").
     "a.headerlink, a.hash-link"
 )
@@ -52,6 +59,7 @@ _HIDDEN_STYLE = re.compile(
     r"|(font-size|opacity)\s*:\s*0*\.?0*(px|pt|em|rem|%)?\s*(;|!|$)",
     re.I,
 )
+_WORDLIKE = re.compile(r"[^\W\d_]{2}")
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {"p", "li", "pre", "blockquote", "td", "th", "dd", "dt", "figcaption", "caption"}
 # Where a browser breaks the line: the words on either side of these never run together.
@@ -203,10 +211,31 @@ def sections_from_html(markup: str) -> tuple[str | None, list[Section]]:
             sections.append(Section(text=body, heading_path=tuple(h for _, h in stack)))
         buffer.clear()
 
-    for node in root.traverse(include_text=False) if root is not None else []:
-        tag = node.tag
-        if tag in _HEADINGS:
-            heading = _inline(node)
+    loose: list[str] = []
+
+    def end_loose() -> None:
+        # Text outside any block (a DocBook option list is <div>s of bare text) is a line
+        # of its own wherever a block or a line break would end it in a browser.
+        text = _clean("".join(loose))
+        if _WORDLIKE.search(text):  # not a stray "[D]", "|" or "»" between blocks
+            buffer.append(text)
+        loose.clear()
+
+    # A stack, not recursion (see _lines); None marks where a breaking element ends.
+    todo: list[Node | None] = (
+        list(reversed(list(root.iter(include_text=True)))) if root is not None else []
+    )
+    while todo:
+        item = todo.pop()
+        if item is None:
+            end_loose()
+            continue
+        tag = item.tag
+        if tag == "-text":
+            loose.append(item.text_content or "")
+        elif tag in _HEADINGS:
+            end_loose()
+            heading = _inline(item)
             if not heading:
                 continue
             flush()
@@ -217,15 +246,19 @@ def sections_from_html(markup: str) -> tuple[str | None, list[Section]]:
                 stack.pop()
             stack.append((level, heading))
         elif tag in _BLOCKS:
-            # Nested blocks (a <p> inside an <li>) are read once, by the outermost.
-            parent = node.parent
-            while parent is not None and parent.tag not in _BLOCKS:
-                parent = parent.parent
-            if parent is None:
-                lines = _lines(node)
-                if lines and tag == "li":
-                    lines[0] = f"- {lines[0]}"
-                buffer.extend(lines)
+            # Read whole: its nested blocks (a <p> inside an <li>) join its text.
+            end_loose()
+            lines = _lines(item)
+            if lines and tag == "li":
+                lines[0] = f"- {lines[0]}"
+            buffer.extend(lines)
+        else:
+            breaks = tag in _BREAKS
+            if breaks:
+                end_loose()
+                todo.append(None)
+            todo.extend(reversed(list(item.iter(include_text=True))))
+    end_loose()
     flush()
     if not sections and root is not None:
         text = "\n".join(_lines(root))

@@ -185,6 +185,47 @@ def test_a_real_texinfo_example_is_a_line_of_its_own_and_quotes_keep_their_words
     assert "\n1,2d0 < a < b 3a2,3 > b > a\n" in hunks.text
 
 
+# DocBook XSL's segmented list (aptitude's configuration reference): bare text in <div>s,
+# no paragraph anywhere; its table of contents; Sphinx's page footer.
+DOCBOOK_OPTIONS = """<html><head><title>Configuration file reference</title></head><body>
+<div class="section"><div class="titlepage"><h2 class="title">Configuration file reference</h2>
+</div><div class="toc"><dl><dt><span class="section"><a href="#f">Configuration file format</a>
+</span></dt></dl></div>
+<div class="segmentedlist"><div class="seglistitem"><a id="x"></a><div class="seg"><strong>
+<span class="segtitle">Option: </span></strong><code class="literal">Aptitude::Theme</code>
+</div><div class="seg"><strong><span class="segtitle">Default: </span></strong>
+<code class="literal">""</code></div><div class="seg"><strong><span class="segtitle">
+Description: </span></strong>The <em>theme</em> to use, for instance
+<code class="literal">Dselect</code>.</div></div></div>
+<div class="mediaobject"><img src="x.png" alt="[screen]"><div class="longdesc-link">
+<span>[<a href="ld-1.html">D</a>]</span></div></div><div>|</div></div>
+<div class="footer" role="contentinfo">&copy; Copyright 2001-2026. Created using Sphinx.</div>
+</body></html>"""
+
+
+def test_bare_text_in_divs_is_read_a_line_per_div_and_tables_of_contents_and_footers_are_not():
+    _, sections = sections_from_html(DOCBOOK_OPTIONS)
+
+    assert [(s.heading_path, s.text.splitlines()) for s in sections] == [
+        (
+            ("Configuration file reference",),
+            [
+                "Option: Aptitude::Theme",
+                'Default: ""',
+                "Description: The theme to use, for instance Dselect.",
+            ],
+        )
+    ]
+
+
+def test_a_real_docbook_option_reference_keeps_every_option():
+    _, sections = sections_from_html(manual_page("/usr/share/doc/aptitude/html/en/ch02s05s05.html"))
+
+    text = all_text(sections)
+    assert "Option: Aptitude::UI::Package-Display-Format" in text
+    assert "Description: The directory in which aptitude's persistent state" in text
+
+
 def test_elements_nested_thousands_deep_are_read_without_recursing():
     page = "<p>Start " + "<span>" * 20_000 + "deep" + "</span>" * 20_000 + " end.</p>"
 
