@@ -32,6 +32,7 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode as Node
 
 from .base import ParseContext, ParsedDocument, ParserSpec, Section, title_from_name
+from .office import table_sections
 from .text import read_text
 
 _DROP = (
@@ -180,6 +181,45 @@ def _lines(node: Node) -> list[str]:
     return lines
 
 
+# A data table's cell is a value or a sentence or two; longer, the table is a page layout.
+_CELL_CHARS = 400
+
+
+def _table_rows(table: Node) -> list[str] | None:
+    """A data table as Markdown rows, the first (its header) with the rule under it; None for
+    a table that lays a page out (a note's icon beside its text, an image's frame): one
+    column, rows of different widths, a nested table, a list or code in a cell."""
+    # css() matches the table itself too.
+    nested = any(inner.mem_id != table.mem_id for inner in table.css("table"))
+    if nested or table.css_first("pre, ul, ol, dl") is not None:
+        return None
+    rows = table.css("tr")
+    if len(rows) < 2:
+        return None
+    grid: list[list[str]] = []
+    for tr in rows:
+        cells = [c for c in tr.iter() if c.tag in ("td", "th")]
+        texts = [_inline(c).replace("|", "\\|") for c in cells]
+        if any(len(t) > _CELL_CHARS for t in texts):
+            return None
+        width = sum(_span(c.attributes.get("colspan")) for c in cells)
+        grid.append(texts + [""] * (width - len(cells)))
+    widths = {len(row) for row in grid}
+    if len(widths) != 1 or widths.pop() < 2:
+        return None
+    lines = [f"| {' | '.join(row)} |" for row in grid if any(row)]
+    if len(lines) < 2:
+        return None
+    rule = f"|{' --- |' * len(grid[0])}"
+    return [f"{lines[0]}\n{rule}", *lines[1:]]
+
+
+def _span(value: str | None) -> int:
+    """A cell's colspan as a browser reads it: 1 unless a number, at most 1000 (HTML's cap)."""
+    digits = re.match(r"\s*(\d{1,4})", value or "")
+    return min(max(int(digits.group(1)), 1), 1000) if digits else 1
+
+
 def _inline(node: Node) -> str:
     """A heading's or a short element's text on one line."""
     return " ".join(_lines(node))
@@ -245,6 +285,11 @@ def sections_from_html(markup: str) -> tuple[str | None, list[Section]]:
             while stack and stack[-1][0] >= level:
                 stack.pop()
             stack.append((level, heading))
+        elif tag == "table" and (rows := _table_rows(item)) is not None:
+            # Each piece of a long table keeps its header row (the chunker repeats it).
+            end_loose()
+            flush()
+            sections.extend(table_sections(rows, heading_path=tuple(h for _, h in stack)))
         elif tag in _BLOCKS:
             # Read whole: its nested blocks (a <p> inside an <li>) join its text.
             end_loose()

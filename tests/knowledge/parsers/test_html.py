@@ -226,6 +226,46 @@ def test_a_real_docbook_option_reference_keeps_every_option():
     assert "Description: The directory in which aptitude's persistent state" in text
 
 
+# A data table (DocBook's informaltable: aptitude's menu commands) and a table that only
+# lays a page out (DocBook's note: its icon in one cell, its text in a row of its own).
+TABLES = """<html><body><h2>The Package menu</h2><p>Figure 2.3. Commands:</p>
+<table class="informaltable" border="1"><thead><tr><th>Command</th><th>Description</th></tr>
+</thead><tbody><tr><td>Package → Install (<strong>+</strong>)</td><td>Flag the package for
+installation.</td></tr><tr><td>Package → Purge (_)</td><td>Flag it | to be purged.</td></tr>
+<tr><td colspan="2">All of them can be undone.</td></tr></tbody></table>
+<div class="note"><table border="0" summary="Note"><tr><td rowspan="2"><img alt="[Note]"
+src="note.png"></td><th>Note</th></tr><tr><td><p>Only root can change packages.</p></td></tr>
+</table></div></body></html>"""
+
+
+def test_a_data_table_is_markdown_rows_under_its_header_and_a_layout_table_is_text():
+    _, sections = sections_from_html(TABLES)
+
+    assert [(s.text, s.table_header) for s in sections] == [
+        ("Figure 2.3. Commands:", None),
+        (
+            "| Package → Install (+) | Flag the package for installation. |\n"
+            "| Package → Purge (_) | Flag it \\| to be purged. |\n"
+            "| All of them can be undone. |  |",
+            "| Command | Description |\n| --- | --- |",
+        ),
+        ("Note\nOnly root can change packages.", None),
+    ]
+
+
+def test_a_hostile_colspan_neither_fails_the_page_nor_builds_a_huge_row():
+    page = (
+        "<table><tr><th colspan='x'>a</th><th colspan='99999999'>b</th></tr>"
+        "<tr><td>1</td><td>2</td></tr></table>"
+    )
+
+    _, sections = sections_from_html(page)
+
+    text = "\n".join(s.text for s in sections)
+    assert "1" in text and "2" in text
+    assert len(text) < 200
+
+
 def test_elements_nested_thousands_deep_are_read_without_recursing():
     page = "<p>Start " + "<span>" * 20_000 + "deep" + "</span>" * 20_000 + " end.</p>"
 
