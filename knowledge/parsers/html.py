@@ -20,7 +20,7 @@ break does, and a <pre> is a line of its own, so a quote is the page's own
 words. Text in no paragraph at all (DocBook's option reference is <div>s of
 bare text) is read too, a line where a browser would break it. Sphinx's and
 MkDocs' permalink signs ("Strings¶") and page footer, DocBook's tables of
-contents and "[D]" links are left out.
+contents and "[D]" links, and stray bits without a word ("|") are left out.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ _DROP = (
     # Texinfo's and DocBook's menus of a chapter's sections: titles only, each read again
     # under its heading.
     "ul.section-toc, table.menu, div.toc, "
-    # DocBook XSL's "[D]" link beside a screenshot, to the image's long description.
+    # DocBook XSL's "[D]" link beside a screenshot, to the image's long description: inside a
+    # paragraph or a list item it would join the text, out of reach of the loose-text rule.
     ".longdesc-link, "
     # Sphinx's and MkDocs' permalink after each heading ("¶"), Docusaurus' ("#").
     "a.headerlink, a.hash-link"
@@ -132,6 +133,11 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _pending(node: Node) -> list[Node]:
+    """`node`'s children and text, last first: the order a stack walk pops them in."""
+    return list(reversed(list(node.iter(include_text=True))))
+
+
 def _lines(node: Node) -> list[str]:
     """A block's text as a browser lays it out, whitespace collapsed: inline elements
     joined as they stand, a space where a block or a line break falls, and each <pre>
@@ -156,7 +162,7 @@ def _lines(node: Node) -> list[str]:
 
     def walk(top: Node) -> None:
         # A stack, not recursion: a hostile page may nest elements thousands deep.
-        todo: list[Node | str] = list(reversed(list(top.iter(include_text=True))))
+        todo: list[Node | str] = [*_pending(top)]
         while todo:
             item = todo.pop()
             if isinstance(item, str):
@@ -169,7 +175,7 @@ def _lines(node: Node) -> list[str]:
                 breaks = item.tag in _BREAKS
                 if breaks:
                     todo.append(" ")
-                todo.extend(reversed(list(item.iter(include_text=True))))
+                todo.extend(_pending(item))
                 if breaks:
                     todo.append(" ")
 
@@ -262,9 +268,7 @@ def sections_from_html(markup: str) -> tuple[str | None, list[Section]]:
         loose.clear()
 
     # A stack, not recursion (see _lines); None marks where a breaking element ends.
-    todo: list[Node | None] = (
-        list(reversed(list(root.iter(include_text=True)))) if root is not None else []
-    )
+    todo: list[Node | None] = [*_pending(root)] if root is not None else []
     while todo:
         item = todo.pop()
         if item is None:
@@ -302,7 +306,7 @@ def sections_from_html(markup: str) -> tuple[str | None, list[Section]]:
             if breaks:
                 end_loose()
                 todo.append(None)
-            todo.extend(reversed(list(item.iter(include_text=True))))
+            todo.extend(_pending(item))
     end_loose()
     flush()
     if not sections and root is not None:

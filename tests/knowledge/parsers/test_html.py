@@ -198,7 +198,9 @@ DOCBOOK_OPTIONS = """<html><head><title>Configuration file reference</title></he
 Description: </span></strong>The <em>theme</em> to use, for instance
 <code class="literal">Dselect</code>.</div></div></div>
 <div class="mediaobject"><img src="x.png" alt="[screen]"><div class="longdesc-link">
-<span>[<a href="ld-1.html">D</a>]</span></div></div><div>|</div></div>
+<span>[<a href="ld-1.html">D</a>]</span></div></div><div>|</div>
+<dl><dd><p>The Vertical-Split theme.</p><div class="mediaobject"><img src="v.png" alt="[v]">
+<div class="longdesc-link">[<a href="ld-2.html">D</a>]</div></div></dd></dl></div>
 <div class="footer" role="contentinfo">&copy; Copyright 2001-2026. Created using Sphinx.</div>
 </body></html>"""
 
@@ -213,6 +215,7 @@ def test_bare_text_in_divs_is_read_a_line_per_div_and_tables_of_contents_and_foo
                 "Option: Aptitude::Theme",
                 'Default: ""',
                 "Description: The theme to use, for instance Dselect.",
+                "The Vertical-Split theme.",
             ],
         )
     ]
