@@ -7,6 +7,7 @@ hostile files blow up in single allocations that no polling can stop.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,14 +65,15 @@ class ParsedDocument:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ParsedDocument:
+        """The sandbox's reply, its text made storable (every parser's output passes here)."""
         return cls(
-            title=data["title"],
+            title=storable(data["title"]),
             sections=[
                 Section(
-                    text=s["text"],
-                    heading_path=tuple(s["heading_path"]),
+                    text=storable(s["text"]),
+                    heading_path=tuple(storable(h) for h in s["heading_path"]),
                     page=s["page"],
-                    table_header=s.get("table_header"),
+                    table_header=storable(s["table_header"]) if s.get("table_header") else None,
                 )
                 for s in data["sections"]
             ],
@@ -120,6 +122,18 @@ class ParserSpec:
     @property
     def is_text(self) -> bool:
         return self.signature is None and self.zip_member is None
+
+
+# Control characters but tab and line ends, and UTF-16 surrogates left alone by a broken
+# encoding: PostgreSQL stores neither ("text fields cannot contain NUL (0x00) bytes"), and a
+# PDF's text layer holds them (Chromium's "Save as PDF" of a Python manual page did).
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """`text` without what a database cannot store: NULs and other control characters go,
+    a lone surrogate becomes the replacement character."""
+    return _UNSTORABLE.sub(lambda m: "\ufffd" if m.group() >= "\ud800" else "", text)
 
 
 def title_from_name(name: str) -> str:

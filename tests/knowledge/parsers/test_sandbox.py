@@ -11,9 +11,10 @@ from pathlib import Path
 import docx
 import pytest
 
-from knowledge.parsers.base import ParseError
+from knowledge.parsers.base import ParsedDocument, ParseError
 from knowledge.parsers.sandbox import ENV_ALLOWED, MB, Limits, parse_file, run_in_sandbox
 from tests.support import files
+from tests.support.pdfwriter import write_pdf
 
 PROJECT = Path(__file__).resolve().parents[3]
 
@@ -42,6 +43,31 @@ def test_a_hand_made_pdf_is_read_through_the_sandbox(pdf_file):
     parsed = parse_file(path=pdf_file, original_name="hello.pdf")
 
     assert [(s.page, s.text) for s in parsed.sections] == [(1, "Hello from Docent")]
+
+
+def test_control_characters_in_a_pdfs_text_never_reach_the_database(tmp_path):
+    # Chromium's "Save as PDF" of a Python manual page put NULs in the text layer, and
+    # PostgreSQL refuses to store them: the document failed at its last step.
+    path = tmp_path / "nul.pdf"
+    write_pdf(path, [["Hello\x00World \x07and more"]], title="Bell\x07 report")
+
+    parsed = parse_file(path=path, original_name="nul.pdf")
+
+    assert parsed.title == "Bell report"
+    assert [s.text for s in parsed.sections] == ["HelloWorld and more"]
+
+
+def test_a_lone_surrogate_becomes_the_replacement_character():
+    parsed = ParsedDocument.from_json(
+        {
+            "title": "T",
+            "sections": [
+                {"text": "a\ud800b", "heading_path": ["H\x00"], "page": None, "table_header": None}
+            ],
+        }
+    )
+
+    assert (parsed.sections[0].text, parsed.sections[0].heading_path) == ("a\ufffdb", ("H",))
 
 
 def test_a_truncated_pdf_fails_readably_in_the_sandbox(tmp_path, pdf_file):
