@@ -63,7 +63,14 @@ def _text_string(text: str) -> bytes:
     return b"<FEFF" + text.encode("utf-16-be").hex().upper().encode("ascii") + b">"
 
 
-def _content_stream(lines: list[str]) -> bytes:
+class Heading(str):
+    """A line drawn at HEADING_SIZE: a heading as a word processor prints one."""
+
+
+HEADING_SIZE = 16
+
+
+def _content_stream(lines: list[str], footer: str | None = None) -> bytes:
     parts = [
         b"BT",
         b"/F1 %d Tf" % FONT_SIZE,
@@ -73,9 +80,15 @@ def _content_stream(lines: list[str]) -> bytes:
     for i, line in enumerate(lines):
         if i:
             parts.append(b"T*")
-        if line:
+        if isinstance(line, Heading):
+            parts.append(
+                b"/F1 %d Tf " % HEADING_SIZE + _literal(line) + b" Tj /F1 %d Tf" % FONT_SIZE
+            )
+        elif line:
             parts.append(_literal(line) + b" Tj")
     parts.append(b"ET")
+    if footer:
+        parts += [b"BT", b"/F1 8 Tf", b"%d 30 Td" % MARGIN, _literal(footer) + b" Tj", b"ET"]
     return b"\n".join(parts) + b"\n"
 
 
@@ -86,8 +99,12 @@ def write_pdf(
     encrypt: bool = False,
     *,
     password: str = DEFAULT_PASSWORD,
+    footer: str | None = None,
 ) -> None:
     """Write `pages` (each a list of text lines) to a PDF at `path`.
+
+    A `Heading` line is drawn larger; `footer` is drawn at the foot of every page, its
+    "{page}" and "{pages}" filled in.
 
     Lines longer than ~90 characters are wrapped. A page whose wrapped lines do not
     fit raises ValueError rather than silently spilling onto an extra page, so that
@@ -98,7 +115,9 @@ def write_pdf(
         raise ValueError("a PDF needs at least one page")
     wrapped_pages: list[list[str]] = []
     for number, page in enumerate(pages, start=1):
-        lines = [out for line in page for out in _wrap(line)]
+        lines = [
+            out for line in page for out in ([line] if isinstance(line, Heading) else _wrap(line))
+        ]
         if len(lines) > MAX_LINES:
             raise ValueError(
                 f"page {number} has {len(lines)} lines after wrapping; at most {MAX_LINES} fit"
@@ -118,8 +137,9 @@ def write_pdf(
     if title:
         info = b"/Title " + _text_string(title) + b" " + info
     objects[4] = b"<< " + info + b" >>"
-    for pid, lines in zip(page_ids, wrapped_pages, strict=True):
-        stream = _content_stream(lines)
+    for number, (pid, lines) in enumerate(zip(page_ids, wrapped_pages, strict=True), start=1):
+        text = footer.format(page=number, pages=len(page_ids)) if footer else None
+        stream = _content_stream(lines, text)
         objects[pid] = (
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] "
             b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>"
