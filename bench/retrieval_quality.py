@@ -29,7 +29,14 @@ ROOT = django_setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from evaluation.corpora import MANUALS, ingest_manual, ingest_sample, reingest, scope_of  # noqa: E402
+from evaluation.corpora import (  # noqa: E402
+    as_read,
+    ingest_manual,
+    ingest_sample,
+    manuals,
+    reingest,
+    scope_of,
+)
 from evaluation.metrics import METRICS, Evaluation, qa_load, report_text  # noqa: E402
 from evaluation.run import docent_retriever, evaluation_run  # noqa: E402
 from evaluation.variants import VARIANTS  # noqa: E402
@@ -112,7 +119,7 @@ def main() -> None:
     sets: list[tuple[str, Path, list[int]]] = []
     if args.only in (None, "sample"):
         sets.append(("sample", SAMPLE_DIR / "qa.jsonl", ingest_sample()))
-    for manual in MANUALS:
+    for manual in manuals():
         if args.only not in (None, manual.slug):
             continue
         collections = ingest_manual(manual)
@@ -130,7 +137,7 @@ def main() -> None:
             extra = {label: docent_retriever(scope, VARIANTS[label]) for label in chosen}
         started = time.monotonic()
         evaluation = evaluation_run(
-            items=qa_load(qa_path),
+            items=as_read(qa_load(qa_path)),
             scope=scope,
             qa=str(qa_path.relative_to(ROOT)) if qa_path.is_relative_to(ROOT) else str(qa_path),
             k=args.k,

@@ -8,8 +8,9 @@ chunking change.
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from knowledge.collections import collection_ensure
@@ -19,6 +20,8 @@ from knowledge.models import Collection, Document, DocumentStatus
 from knowledge.pipeline import document_ingest
 from knowledge.selectors import ReaderScope
 from knowledge.uploads import document_upload
+
+from .metrics import QAItem
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,33 @@ MANUALS = (
     # (bench/answer_accuracy.py). Only the tutorial folder: 17 pages, not the whole library.
     Manual("python-tutorial", "python3.11-doc", Path("/usr/share/doc/python3.11/html/tutorial")),
 )
+
+
+# A folder of the manuals printed to PDF (bench/print_manuals.py): set, the benches read those
+# instead of the HTML pages, under the same slugs and QA sets.
+PRINTED_ENV = "DOCENT_BENCH_PRINTED"
+
+
+def manuals() -> tuple[Manual, ...]:
+    """The QA sets' manuals as the benches read them: HTML pages, or their printed PDFs."""
+    printed = os.environ.get(PRINTED_ENV)
+    if not printed:
+        return MANUALS
+    return tuple(
+        replace(m, folder=Path(printed) / m.slug, pattern="*.pdf", skip_prefixes=())
+        for m in MANUALS
+    )
+
+
+def as_read(items: list[QAItem]) -> list[QAItem]:
+    """A QA set's expected pages named as the benches read them (a printed page is its .pdf)."""
+    if not os.environ.get(PRINTED_ENV):
+        return items
+    return [replace(i, expected=tuple(_printed_name(name) for name in i.expected)) for i in items]
+
+
+def _printed_name(name: str) -> str:
+    return f"{name[: -len('.html')]}.pdf" if name.endswith(".html") else name
 
 
 def ingest_sample() -> list[int]:
