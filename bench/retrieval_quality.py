@@ -137,7 +137,7 @@ def main() -> None:
             extra = {label: docent_retriever(scope, VARIANTS[label]) for label in chosen}
         started = time.monotonic()
         evaluation = evaluation_run(
-            items=as_read(qa_load(qa_path)),
+            items=qa_load(qa_path) if name == "sample" else as_read(qa_load(qa_path)),
             scope=scope,
             qa=str(qa_path.relative_to(ROOT)) if qa_path.is_relative_to(ROOT) else str(qa_path),
             k=args.k,

@@ -69,31 +69,38 @@ MANUALS = (
 )
 
 
-# A folder of the manuals printed to PDF (bench/print_manuals.py): set, the benches read those
-# instead of the HTML pages, under the same slugs and QA sets.
-PRINTED_ENV = "DOCENT_BENCH_PRINTED"
+# A folder of the manuals converted to another format (bench/convert_manuals.py writes
+# var/converted/<format>/<slug>/): set, the benches read those instead of the HTML pages,
+# under the same slugs and QA sets.
+CONVERTED_ENV = "DOCENT_BENCH_CONVERTED"
 
 
 def manuals() -> tuple[Manual, ...]:
-    """The QA sets' manuals as the benches read them: HTML pages, or their printed PDFs."""
-    printed = os.environ.get(PRINTED_ENV)
-    if not printed:
+    """The QA sets' manuals as the benches read them: HTML pages, or their conversions."""
+    converted = os.environ.get(CONVERTED_ENV)
+    if not converted:
         return MANUALS
     return tuple(
-        replace(m, folder=Path(printed) / m.slug, pattern="*.pdf", skip_prefixes=())
+        replace(m, folder=Path(converted) / m.slug, pattern=f"*.{_suffix()}", skip_prefixes=())
         for m in MANUALS
     )
 
 
 def as_read(items: list[QAItem]) -> list[QAItem]:
-    """A QA set's expected pages named as the benches read them (a printed page is its .pdf)."""
-    if not os.environ.get(PRINTED_ENV):
+    """A manual's QA set's expected pages named as the benches read them (a converted page
+    keeps its name, with the format's extension). The sample set is never converted."""
+    if not os.environ.get(CONVERTED_ENV):
         return items
-    return [replace(i, expected=tuple(_printed_name(name) for name in i.expected)) for i in items]
+    return [replace(i, expected=tuple(_converted_name(name) for name in i.expected)) for i in items]
 
 
-def _printed_name(name: str) -> str:
-    return f"{name[: -len('.html')]}.pdf" if name.endswith(".html") else name
+def _suffix() -> str:
+    """The format of the converted folder: its name (pdf, docx, md)."""
+    return Path(os.environ[CONVERTED_ENV]).name
+
+
+def _converted_name(name: str) -> str:
+    return f"{name[: -len('.html')]}.{_suffix()}" if name.endswith(".html") else name
 
 
 def ingest_sample() -> list[int]:
