@@ -104,6 +104,7 @@ class _Walker:
         self.sections: list[Section] = []
         self.buffer: list[str] = []
         self.first_heading: str | None = None
+        self.headings: list[str] = []
 
     @property
     def path(self) -> tuple[str, ...]:
@@ -126,6 +127,7 @@ class _Walker:
         self.flush()
         if level == 1 and self.first_heading is None:
             self.first_heading = text
+        self.headings.append(text)
         while self.stack and self.stack[-1][0] >= level:
             self.stack.pop()
         self.stack.append((level, text))
@@ -133,6 +135,13 @@ class _Walker:
     def table(self, table: Table) -> None:
         self.flush()
         self.sections.extend(table_sections(_table_rows(table), heading_path=self.path))
+
+    def finish(self) -> list[Section]:
+        self.flush()
+        if not self.sections and self.headings:
+            # A document of headings only (an outline, a chapter's cover) is read as its headings.
+            self.sections.append(Section("\n".join(self.headings)))
+        return self.sections
 
 
 def parse(ctx: ParseContext) -> ParsedDocument:
@@ -155,7 +164,7 @@ def parse(ctx: ParseContext) -> ParsedDocument:
                 walker.paragraph(block)
             else:
                 walker.table(block)
-        walker.flush()
+        sections = walker.finish()
         core_title = (document.core_properties.title or "").strip()
     except damaged as exc:
         raise ParseError(
@@ -163,7 +172,7 @@ def parse(ctx: ParseContext) -> ParsedDocument:
             "open it in Word and save it again."
         ) from exc
     title = core_title or walker.first_heading or title_from_name(ctx.original_name)
-    return ParsedDocument(title=title, sections=walker.sections)
+    return ParsedDocument(title=title, sections=sections)
 
 
 SPEC = ParserSpec(

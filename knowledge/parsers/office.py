@@ -92,13 +92,23 @@ def cell_text(value: object) -> str:
 
 
 def render_row(cells: Iterable[object]) -> str:
-    """'a | b | c', without the empty cells that trail most spreadsheet rows."""
-    values = [cell_text(cell) for cell in cells]
+    """'| a | b | c |', a Markdown table row, without the empty cells that trail most
+    spreadsheet rows. Every reader writes its tables so (the HTML reader too): the evidence
+    step quotes a row with its header, and the document view shows a table."""
+    values = [cell_text(cell).replace("|", "\\|") for cell in cells]
     while values and not values[-1]:
         values.pop()
     if not any(values):
         return ""
-    return " | ".join(values)
+    return f"| {' | '.join(values)} |"
+
+
+def _with_rule(header: str) -> str:
+    """A header row with the rule under it that makes it a Markdown table's header."""
+    if "\n" in header:  # the HTML reader writes its own
+        return header
+    cells = len(re.findall(r"(?<!\\)\|", header)) - 1
+    return f"{header}\n|{' --- |' * max(cells, 1)}"
 
 
 def table_sections(
@@ -125,7 +135,7 @@ def table_sections(
         if not row:
             continue
         if header is None:
-            header = row
+            header = _with_rule(row)
             continue
         if len(group) >= ROWS_PER_SECTION or (group and size + len(row) > MAX_SECTION_CHARS):
             flush()
@@ -134,5 +144,5 @@ def table_sections(
         size += len(row) + 1
     flush()
     if header is not None and not sections:
-        sections.append(Section(header, heading_path=heading_path, page=page))
+        sections.append(Section(header.split("\n")[0], heading_path=heading_path, page=page))
     return sections

@@ -25,8 +25,10 @@ def write(path, rows, *, encoding="utf-8", delimiter=","):
 def test_it_sniffs_a_semicolon_delimiter(tmp_path, read):
     document = read(write(tmp_path / "prices.csv", PRODUCTS, delimiter=";"))
 
-    assert document.sections[0].table_header == "Produit | Catégorie | Prix"
-    assert document.sections[0].text.splitlines()[0] == "Crème brûlée | Desserts sucrés | 6,50"
+    assert (
+        document.sections[0].table_header == "| Produit | Catégorie | Prix |\n| --- | --- | --- |"
+    )
+    assert document.sections[0].text.splitlines()[0] == "| Crème brûlée | Desserts sucrés | 6,50 |"
 
 
 def test_it_sniffs_a_tab_delimiter(tmp_path, read):
@@ -34,29 +36,36 @@ def test_it_sniffs_a_tab_delimiter(tmp_path, read):
     document = read(write(tmp_path / "people.csv", rows, delimiter="\t"))
 
     assert (document.sections[0].table_header, document.sections[0].text) == (
-        "id | name",
-        "1 | Ada\n2 | Grace",
+        "| id | name |\n| --- | --- |",
+        "| 1 | Ada |\n| 2 | Grace |",
     )
 
 
 def test_it_falls_back_to_commas_when_there_is_one_column(tmp_path, read):
     document = read(write(tmp_path / "names.csv", [["name"], ["Ada"], ["Grace"]]))
 
-    assert (document.sections[0].table_header, document.sections[0].text) == ("name", "Ada\nGrace")
+    assert (document.sections[0].table_header, document.sections[0].text) == (
+        "| name |\n| --- |",
+        "| Ada |\n| Grace |",
+    )
 
 
 def test_it_reads_a_latin1_csv(tmp_path, read):
     rows = [row for row in PRODUCTS if "œ" not in row[0]]
     document = read(write(tmp_path / "latin1.csv", rows, encoding="latin-1", delimiter=";"))
 
-    assert document.sections[0].table_header == "Produit | Catégorie | Prix"
+    assert (
+        document.sections[0].table_header == "| Produit | Catégorie | Prix |\n| --- | --- | --- |"
+    )
     assert "Pâté de campagne | Entrées froides | 8,00" in document.sections[0].text
 
 
 def test_it_reads_a_utf16_csv(tmp_path, read):
     document = read(write(tmp_path / "utf16.csv", PRODUCTS, encoding="utf-16"))
 
-    assert document.sections[0].table_header == "Produit | Catégorie | Prix"
+    assert (
+        document.sections[0].table_header == "| Produit | Catégorie | Prix |\n| --- | --- | --- |"
+    )
     assert "Bœuf bourguignon | Plats mijotés | 18,00" in document.sections[0].text
 
 
@@ -64,7 +73,7 @@ def test_quoted_fields_keep_their_delimiters_and_line_breaks_in_one_cell(tmp_pat
     rows = [["name", "address"], ["Ada", "12 Main St, Flat 3\nLondon"], ["Grace", "1 Navy Rd"]]
     document = read(write(tmp_path / "addresses.csv", rows))
 
-    assert document.sections[0].text == "Ada | 12 Main St, Flat 3 London\nGrace | 1 Navy Rd"
+    assert document.sections[0].text == "| Ada | 12 Main St, Flat 3 London |\n| Grace | 1 Navy Rd |"
 
 
 def test_it_keeps_the_header_row_with_every_table_chunk(tmp_path, read):
@@ -72,14 +81,14 @@ def test_it_keeps_the_header_row_with_every_table_chunk(tmp_path, read):
     sections = read(write(tmp_path / "stock.csv", rows)).sections
 
     assert len(sections) == 3
-    assert all(s.table_header == "sku | stock" for s in sections)
+    assert all(s.table_header == "| sku | stock |\n| --- | --- |" for s in sections)
 
 
 def test_it_reads_no_more_than_the_row_bound(tmp_path, read, monkeypatch):
     monkeypatch.setattr(csv_parser, "MAX_ROWS", 5)
     rows = [["n"]] + [[str(n)] for n in range(100)]
 
-    assert read(write(tmp_path / "long.csv", rows)).sections[0].text == "0\n1\n2\n3"
+    assert read(write(tmp_path / "long.csv", rows)).sections[0].text == "| 0 |\n| 1 |\n| 2 |\n| 3 |"
 
 
 def test_the_title_comes_from_the_file_name(tmp_path, read):

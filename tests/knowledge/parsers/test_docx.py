@@ -52,7 +52,7 @@ def test_it_builds_heading_paths_from_heading_styles(tmp_path, read):
         (("Staff Handbook",), "Welcome to the company."),
         (("Leave",), "Ask your manager first."),
         (("Leave", "Sick leave"), "Call in before 9am."),
-        (("Leave", "Sick leave"), "1-3 | yes | none"),
+        (("Leave", "Sick leave"), "| 1-3 | yes | none |"),
         (("Leave", "Sick leave"), "Text after the table."),
         (("Expenses",), "Keep receipts."),
     ]
@@ -69,8 +69,8 @@ def test_it_marks_list_items_with_a_dash(tmp_path, read):
 def test_it_keeps_a_table_in_document_order_with_its_header_row(tmp_path, read):
     table = read(handbook(tmp_path / "handbook.docx")).sections[3]
 
-    assert table.table_header == "Days | Paid | Proof"
-    assert table.text == "1-3 | yes | none\n4+ | yes | doctor's note"
+    assert table.table_header == "| Days | Paid | Proof |\n| --- | --- | --- |"
+    assert table.text == "| 1-3 | yes | none |\n| 4+ | yes | doctor's note |"
 
 
 def test_it_keeps_the_header_row_with_every_table_chunk(tmp_path, read):
@@ -84,8 +84,8 @@ def test_it_keeps_the_header_row_with_every_table_chunk(tmp_path, read):
     sections = read(tmp_path / "prices.docx").sections
 
     assert len(sections) == 3
-    assert {s.table_header for s in sections} == {"Product | Price"}
-    assert sections[-1].text.endswith("Item 70 | 70 EUR")
+    assert {s.table_header for s in sections} == {"| Product | Price |\n| --- | --- |"}
+    assert sections[-1].text.endswith("| Item 70 | 70 EUR |")
 
 
 def test_a_merged_cell_is_listed_once(tmp_path, read):
@@ -98,7 +98,7 @@ def test_a_merged_cell_is_listed_once(tmp_path, read):
     table.cell(1, 0).text = "North"
     document.save(tmp_path / "merged.docx")
 
-    assert read(tmp_path / "merged.docx").sections[0].text == "North | closed all half-year"
+    assert read(tmp_path / "merged.docx").sections[0].text == "| North | closed all half-year |"
 
 
 def test_the_title_comes_from_the_properties_then_the_first_title_then_the_name(tmp_path, read):
@@ -199,3 +199,16 @@ def test_hidden_text_is_left_out_however_word_hides_it(tmp_path):
     assert "Unhidden on purpose." in text
     assert "See the form" in text
     assert "March | 10%" in text
+
+
+def test_a_document_of_headings_only_is_read_as_its_headings(tmp_path, read):
+    document = docx.Document()
+    document.add_heading("Resolving package dependencies", level=1)
+    document.add_heading("Immediate resolution", level=2)
+    document.save(str(tmp_path / "outline.docx"))
+
+    parsed = read(tmp_path / "outline.docx")
+
+    assert [s.text for s in parsed.sections] == [
+        "Resolving package dependencies\nImmediate resolution"
+    ]

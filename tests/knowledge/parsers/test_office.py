@@ -69,15 +69,15 @@ def test_it_names_the_kind_of_document_when_the_archive_is_damaged(tmp_path):
 
 
 def test_it_keeps_the_header_row_with_every_table_chunk():
-    rows = ["Name | Team"] + [f"Person {n} | Team {n % 3}" for n in range(70)]
+    rows = ["| Name | Team |"] + [f"| Person {n} | Team {n % 3} |" for n in range(70)]
 
     sections = table_sections(rows, heading_path=("Staff",), page=2)
 
     assert [s.text.count("\n") + 1 for s in sections] == [30, 30, 10]
-    assert all(s.table_header == "Name | Team" for s in sections)
+    assert all(s.table_header == "| Name | Team |\n| --- | --- |" for s in sections)
     assert all(s.heading_path == ("Staff",) and s.page == 2 for s in sections)
     assert "Name | Team" not in sections[0].text  # the chunker adds it; not twice
-    assert sections[2].text.endswith("Person 69 | Team 0")
+    assert sections[2].text.endswith("| Person 69 | Team 0 |")
 
 
 def test_a_table_with_very_long_rows_is_cut_into_smaller_pieces():
@@ -96,7 +96,7 @@ def test_a_table_that_is_only_a_header_row_is_kept_as_text():
 
 
 def test_empty_rows_and_trailing_empty_cells_are_dropped():
-    assert render_row(["a", None, "c", None, ""]) == "a |  | c"
+    assert render_row(["a", None, "c", None, ""]) == "| a |  | c |"
     assert render_row([None, "", "  "]) == ""
 
 

@@ -63,8 +63,8 @@ def test_speaker_notes_follow_the_slide_text(tmp_path, read):
 def test_a_table_on_a_slide_keeps_its_header_row(tmp_path, read):
     table = read(deck(tmp_path / "review.pptx")).sections[1]
 
-    assert table.table_header == "Region | Sales"
-    assert table.text == "North | 120\nSouth | 95"
+    assert table.table_header == "| Region | Sales |\n| --- | --- |"
+    assert table.text == "| North | 120 |\n| South | 95 |"
 
 
 def test_text_inside_grouped_shapes_is_read(tmp_path, read):

@@ -26,7 +26,10 @@ def test_plain_text_headings_become_heading_paths_and_the_first_caps_line_the_ti
     assert title == "BENEFITS OVERVIEW"
     assert [(s.heading_path, s.text.splitlines()[0]) for s in sections] == [
         ((), "This overview summarizes the benefits."),
-        (("4. MOBILITY", "Bike leasing (Berlin only)"), "Berlin employees can lease up to 2 e-bikes."),
+        (
+            ("4. MOBILITY", "Bike leasing (Berlin only)"),
+            "Berlin employees can lease up to 2 e-bikes.",
+        ),
         (("Transit",), "Toronto employees get a transit subsidy."),
     ]
     assert "salary conversion" in sections[1].text  # paragraphs under one heading stay together

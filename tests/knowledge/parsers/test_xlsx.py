@@ -38,22 +38,26 @@ def test_each_sheet_is_read_under_its_name(tmp_path, read):
     sections = read(workbook(tmp_path / "office.xlsx")).sections
 
     assert [s.heading_path for s in sections] == [("Staff",), ("Staff",), ("Rooms",)]
-    assert sections[2].text == "Oak | 8"
+    assert sections[2].text == "| Oak | 8 |"
 
 
 def test_the_first_non_empty_row_is_the_header_and_travels_with_every_chunk(tmp_path, read):
     sections = read(workbook(tmp_path / "office.xlsx")).sections
 
-    assert sections[0].table_header == sections[1].table_header == "Name | Started | Salary"
-    assert sections[2].table_header == "Room | Seats"
+    assert (
+        sections[0].table_header
+        == sections[1].table_header
+        == "| Name | Started | Salary |\n| --- | --- | --- |"
+    )
+    assert sections[2].table_header == "| Room | Seats |\n| --- | --- |"
     assert [s.text.count("\n") + 1 for s in sections[:2]] == [30, 20]
 
 
 def test_empty_rows_are_skipped_and_values_read_as_shown(tmp_path, read):
     first = read(workbook(tmp_path / "office.xlsx")).sections[0].text.splitlines()
 
-    assert first[0] == "Person 0 | 2020-01-01 | 3000"
-    assert first[11] == "Person 11 | 2020-01-12 | 3011"
+    assert first[0] == "| Person 0 | 2020-01-01 | 3000 |"
+    assert first[11] == "| Person 11 | 2020-01-12 | 3011 |"
     assert "" not in first
 
 
@@ -63,7 +67,7 @@ def test_a_sheet_is_read_no_further_than_the_row_bound(tmp_path, read, monkeypat
     staff = read(workbook(tmp_path / "office.xlsx")).sections[0]
 
     # Rows 1-10 are read: the blank line, the header and eight people.
-    assert staff.text.splitlines()[-1].startswith("Person 7 |")
+    assert staff.text.splitlines()[-1].startswith("| Person 7 |")
 
 
 def test_an_absurd_declared_used_range_does_not_pad_every_row(tmp_path, read, monkeypatch):
@@ -91,7 +95,7 @@ def test_an_absurd_declared_used_range_does_not_pad_every_row(tmp_path, read, mo
 
     # Trusting the range would hand over 16,384 cells per row, for every row.
     assert max(widths) <= 4
-    assert sections[0].text.splitlines()[0] == "Person 0 | 2020-01-01 | 3000"
+    assert sections[0].text.splitlines()[0] == "| Person 0 | 2020-01-01 | 3000 |"
 
 
 def test_a_zip_bomb_workbook_is_refused(zip_bomb):
