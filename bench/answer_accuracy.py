@@ -4,8 +4,11 @@ For each question of a QA file with an "answer" field, asks the whole answering
 path as an operator (no cache) and reports, per set:
 
 - final: the final answer (evidence quote + the model's line when kept) holds the
-  expected fact: its first number, or for answers without numbers most of its
-  content words (a rough check: a number said in the wrong sense counts as right);
+  expected fact. An item's "fact" names it: a list of requirements, each a list of
+  alternatives in the document's own words (`[["--ignore-case"]]`, `[["Become root"],
+  ["password"]]`), each found as whole words. Items without one fall back to the rough
+  word check: the answer's first number, or most of its content words. The rough check's
+  final and evidence shares are printed under each set, to compare with earlier runs;
 - evidence: the quoted evidence alone holds it;
 - top-k passages: the passages retrieval handed on hold it (the ceiling for the two above);
 - baseline: evidence chosen by meaning alone (the span closest to the question: no
@@ -77,7 +80,41 @@ DEFAULT_SETS = [
 ]
 
 
-def holds(text: str, expected: str) -> bool:
+@dataclass(frozen=True)
+class Expected:
+    """A QA item's expected answer, and the fact it must state when the item names one."""
+
+    answer: str
+    fact: tuple[tuple[str, ...], ...] = ()
+
+    @classmethod
+    def of(cls, item: dict) -> Expected:
+        return cls(item["answer"], tuple(tuple(alternatives) for alternatives in item.get("fact") or ()))
+
+    @property
+    def rough(self) -> Expected:
+        return Expected(self.answer)
+
+
+def holds(text: str, expected: Expected) -> bool:
+    """`text` states the expected fact: every requirement of its "fact" met by one of its
+    alternatives, as whole words; without one, the rough word check."""
+    if not expected.fact:
+        return roughly_holds(text, expected.answer)
+    flat = " ".join(terms.plain(text).split()).lower()
+    return all(
+        any(_stands_in(flat, alternative) for alternative in alternatives)
+        for alternatives in expected.fact
+    )
+
+
+def _stands_in(flat: str, alternative: str) -> bool:
+    wanted = re.escape(" ".join(terms.plain(alternative).split()).lower())
+    # Whole words: "28" is not in "128" or "28.5", "-i" not in "-ih"; "fsum" is in "math.fsum()".
+    return re.search(rf"(?<![\w]){wanted}(?![\w-]|\.\d)", flat) is not None
+
+
+def roughly_holds(text: str, expected: str) -> bool:
     text = terms.plain(text).lower().replace(",", "")
     numbers = _NUMBER.findall(expected.replace(",", ""))
     if numbers:  # the first number is the fact asked for; later ones are qualifications
@@ -97,6 +134,8 @@ class Outcome:
     first_words: float
     total: float
     look: Look | None = None
+    rough_final: bool = False  # the rough word check's verdicts, to compare with earlier runs
+    rough_evidence: bool = False
 
 
 @dataclass
@@ -149,7 +188,7 @@ async def look(question: str) -> Look:
     return Look(hits, ranked, shown, abstained, chosen.text if chosen else "")
 
 
-async def ask(question: str, expected: str, *, model: bool = True) -> Outcome:
+async def ask(question: str, expected: Expected, *, model: bool = True) -> Outcome:
     seen = await look(question)
     passages = "\n".join(hit.text for hit in seen.hits)
     if not model:
@@ -158,6 +197,7 @@ async def ask(question: str, expected: str, *, model: bool = True) -> Outcome:
             final=holds(quote, expected), evidence=holds(quote, expected),
             passages=holds(passages, expected), baseline=holds(seen.baseline, expected),
             kept=False, contradicts=False, first_words=0.0, total=0.0, look=seen,
+            rough_final=holds(quote, expected.rough), rough_evidence=holds(quote, expected.rough),
         )
     tokens: list[str] = []
     done: DoneEvent | None = None
@@ -178,10 +218,12 @@ async def ask(question: str, expected: str, *, model: bool = True) -> Outcome:
         first_words=done.timings.get("first_token", 0.0),
         total=done.timings.get("total", 0.0),
         look=seen,
+        rough_final=holds(done.answer, expected.rough),
+        rough_evidence=holds(quote, expected.rough),
     )
 
 
-def miss_report(question: str, expected: str, outcome: Outcome) -> str:
+def miss_report(question: str, expected: Expected, outcome: Outcome) -> str:
     """Why the answer missed: refused, passages without the fact, or the wrong span shown."""
     seen = outcome.look
     assert seen is not None
@@ -192,7 +234,9 @@ def miss_report(question: str, expected: str, outcome: Outcome) -> str:
         why = "retrieval"
     else:
         why = "evidence"
-    lines = [f"  miss ({why}): {question}", f"    expected: {expected}"]
+    if outcome.rough_final:
+        why += ", the rough word check passes it"
+    lines = [f"  miss ({why}): {question}", f"    expected: {expected.answer}  fact: {expected.fact}"]
     lines.append("    passages: " + "; ".join(
         f"[{n}]{'*' if n in holding else ''} {hit.title} > {hit.heading[-50:]}"
         for n, hit in enumerate(seen.hits, start=1)
@@ -232,16 +276,20 @@ def main() -> None:
         items = [i for i in items if i.get("answer")][: args.limit or None]
         outcomes = []
         for item in items:
-            outcome = asyncio.run(ask(item["question"], item["answer"], model=not args.no_model))
+            expected = Expected.of(item)
+            outcome = asyncio.run(ask(item["question"], expected, model=not args.no_model))
             outcomes.append(outcome)
             if args.misses and not outcome.final:
-                print(miss_report(item["question"], item["answer"], outcome))
+                print(miss_report(item["question"], expected, outcome))
         name = path.stem if path.stem != "qa" else "sample"
         print(f"{name:<12} {len(outcomes):>3} " + " ".join(f"{share(outcomes, c):>11}" for c in columns)
               + f" {statistics.median(o.first_words for o in outcomes):>12.0f}"
               + f" {statistics.median(o.total for o in outcomes):>8.0f}")
         base = sum(o.baseline for o in outcomes) or 1
         print(f"{'':<12} final / baseline evidence = {sum(o.final for o in outcomes) / base:.2f}")
+        named = sum(bool(item.get("fact")) for item in items)
+        print(f"{'':<12} facts named on {named} of {len(items)}; rough word check: final "
+              f"{share(outcomes, 'rough_final')}, evidence {share(outcomes, 'rough_evidence')}")
 
 
 if __name__ == "__main__":
