@@ -50,6 +50,15 @@ def key_terms(text: str) -> set[str]:
     }
 
 
+def key_words(text: str) -> dict[str, str]:
+    """The words behind `key_terms`, by stem: the form each first appears in, lower-cased."""
+    found: dict[str, str] = {}
+    for w in _words(text):
+        if w.lower() not in STOP_WORDS and len(w) > 2 and w.isalpha():
+            found.setdefault(stem(w), w.lower())
+    return found
+
+
 def numbers(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
 

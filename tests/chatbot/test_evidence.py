@@ -226,6 +226,22 @@ def test_a_rare_question_word_outweighs_a_common_one(monkeypatch) -> None:
     assert chosen is not None and chosen.text == "Experimental builds live elsewhere."
 
 
+def test_a_question_word_found_in_other_words_counts(monkeypatch) -> None:
+    # Both spans hold "package" and "list"; only the second says "refresh", as "update".
+    # The words are compared by the real embedding model (embed_words is not replaced).
+    vector = _same_meaning(monkeypatch)
+    hits = [
+        make_hit(1, "The package list is sorted by name."),
+        make_hit(2, "Press u to update the list of available packages."),
+    ]
+    question = "How do I refresh the package list?"
+    chosen = evidence.choose(question=question, hits=hits, question_vector=vector)
+    assert chosen is not None and chosen.passage == 2
+    monkeypatch.setattr(evidence, "SOFT_SHARE", 0.0)
+    chosen = evidence.choose(question=question, hits=hits, question_vector=vector)
+    assert chosen is not None and chosen.passage == 1  # without it, the first passage wins
+
+
 def test_rows_of_one_table_show_its_header_once() -> None:
     table = "| City | Hotel per night |\n|---|---|\n| Berlin | EUR 150 |\n| London | GBP 220 |\n| Lisbon | EUR 130 |"
     hits = [make_hit(1, table)]
