@@ -142,7 +142,9 @@ _word_vectors: dict[str, np.ndarray] = {}
 
 
 def embed_words(words: Iterable[str]) -> dict[str, np.ndarray]:
-    """Normalised embeddings of single words, by word; remembered across calls."""
+    """Normalised embeddings of single words, by word; remembered across calls. When the
+    words remembered would pass WORD_CACHE_SIZE, they are forgotten first: one call's
+    words (a few hundred) are the most it ever holds beyond the bound."""
     wanted = set(words)
     found = {w: v for w in wanted if (v := _word_vectors.get(w)) is not None}
     missing = sorted(wanted - found.keys())

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from knowledge.embeddings import embed_passages, get_model, passage_batches, token_counts
+import knowledge.embeddings
+from knowledge.embeddings import (
+    embed_passages,
+    embed_words,
+    get_model,
+    passage_batches,
+    token_counts,
+)
 
 TEXTS = [
     "Short.",
@@ -68,3 +75,18 @@ def test_embeddings_come_back_in_the_order_given_as_plain_encode_gives_them(sett
 def test_no_passages_give_no_embeddings():
     assert passage_batches(token_counts([])) == []
     assert embed_passages([]).shape[0] == 0
+
+
+def test_word_vectors_are_the_model_s_and_the_memory_stays_bounded(settings, monkeypatch):
+    settings.EMBEDDING_BATCH_SIZE = 2
+    monkeypatch.setattr(knowledge.embeddings, "WORD_CACHE_SIZE", 4)
+    monkeypatch.setattr(knowledge.embeddings, "_word_vectors", {})
+    words = ["refresh", "update", "merge", "combine", "package"]
+
+    first = embed_words(words[:3])
+    again = embed_words(words)  # three remembered, two new: over the bound, so it starts over
+
+    plain = get_model().encode(words, normalize_embeddings=True, convert_to_numpy=True)
+    assert sorted(first) == sorted(words[:3]) and sorted(again) == sorted(words)
+    assert all(np.allclose(again[w], v, atol=1e-5) for w, v in zip(words, plain, strict=True))
+    assert len(knowledge.embeddings._word_vectors) <= 4
