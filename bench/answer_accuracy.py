@@ -101,17 +101,10 @@ def holds(text: str, expected: Expected) -> bool:
     alternatives, as whole words; without one, the rough word check."""
     if not expected.fact:
         return roughly_holds(text, expected.answer)
-    flat = " ".join(terms.plain(text).split()).lower()
     return all(
-        any(_stands_in(flat, alternative) for alternative in alternatives)
+        any(terms.holds_phrase(text, alternative) for alternative in alternatives)
         for alternatives in expected.fact
     )
-
-
-def _stands_in(flat: str, alternative: str) -> bool:
-    wanted = re.escape(" ".join(terms.plain(alternative).split()).lower())
-    # Whole words: "28" is not in "128" or "28.5", "-i" not in "-ih"; "fsum" is in "math.fsum()".
-    return re.search(rf"(?<![\w]){wanted}(?![\w-]|\.\d)", flat) is not None
 
 
 def roughly_holds(text: str, expected: str) -> bool:

@@ -74,10 +74,12 @@ def quoted(text: str) -> list[str]:
 
 
 def holds_phrase(text: str, phrase: str) -> bool:
-    """`phrase` stands in `text` as whole words, whatever the case, markup and spacing."""
+    """`phrase` stands in `text` as whole words, whatever the case, markup and spacing:
+    "__all__" stands in "**__all__**", "fsum" in "math.fsum()"; "28" not in "128", "28.5" or
+    "28,000"."""
     flat = " ".join(plain(text).split()).lower()
-    wanted = re.escape(" ".join(phrase.split()).lower())
-    return re.search(rf"(?<!\w){wanted}(?!\w)", flat) is not None
+    wanted = re.escape(" ".join(plain(phrase).split()).lower())
+    return re.search(rf"(?<!\w){wanted}(?!\w|[.,]\d)", flat) is not None
 
 
 def names(text: str) -> set[str]:

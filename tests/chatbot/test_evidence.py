@@ -183,6 +183,13 @@ def test_quoted_phrases_are_read_from_the_question() -> None:
         "Do you want to **continue?**  [Y/n/?] s", "do you want to continue? [Y/n/?]"
     )
     assert not terms.holds_phrase("a cat", "c")
+    # Markup counts for nothing on either side; a number is not part of a longer one.
+    assert terms.holds_phrase("Define `__all__` in the package's `__init__.py`.", "__all__")
+    assert terms.holds_phrase("use math.fsum() instead", "fsum")
+    assert not any(
+        terms.holds_phrase(f"It costs EUR {n}.", "28") for n in ("128", "28.5", "28,000")
+    )
+    assert terms.holds_phrase("It costs EUR 28.", "28")
 
 
 def _same_meaning(monkeypatch) -> np.ndarray:
