@@ -70,13 +70,16 @@ def web_process_start() -> None:
 
 
 def _warm_up() -> None:
-    """Load the embedding model, then freeze what start-up made out of the cyclic garbage
-    collector's reach: the model, torch and Django are some 550,000 objects that live as
-    long as the process, and every full collection scanned them all, a 130-290 ms pause
-    of every socket every thousand or so cached answers (bench/many_sockets.py)."""
+    """Load the embedding model and the English word counts typo correction reads, then
+    freeze what start-up made out of the cyclic garbage collector's reach: the model, torch
+    and Django are some 550,000 objects that live as long as the process, and every full
+    collection scanned them all, a 130-290 ms pause of every socket every thousand or so
+    cached answers (bench/many_sockets.py)."""
     from knowledge.embeddings import get_model
+    from knowledge.spelling import english_word_counts
 
     get_model()
+    english_word_counts()
     gc.freeze()
 
 

@@ -8,8 +8,10 @@ plpgsql and pgvector; the trigrams here are pg_trgm's: lower case, two spaces
 before a word and one after.)
 
 A query word is corrected only when no collection the reader may read holds it
-and it is not an ordinary word the embedding model knows (so "vacation" asked
-of a manual that never says it does not become "location"). The replacement is
+and it is not an English word (the embedding model's whole words, and a word
+frequency list): "vacation" asked of a manual that never says it does not become
+"location", nor "tweak" "weak". Nor is a word inside a path or a code
+("/usr/sbin/smail", "max_retries"): it is typed as it stands. The replacement is
 one edit away among the most trigram-similar words of the reader's
 collections only, so no other collection's words leak into a query.
 """
@@ -20,6 +22,7 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.db import connection
 
@@ -32,6 +35,13 @@ MIN_LENGTH = 3
 MIN_SIMILARITY = 0.3
 # Trigram neighbours looked at per unknown word before choosing by edit distance.
 NEIGHBOURS = 10
+# A word counted at least this often in pyspellchecker's English frequency list is English,
+# not a typo ("tweak" 1,493, "pasting" 254). The list's floor is 50, where it keeps common
+# misspellings ("instal", "dependancy"); the typos of the QA sets are not in it at all.
+ENGLISH_MIN_COUNT = 100
+# A whitespace-separated piece of the question holding one of these is a path, a code or an
+# address: its words are not corrected.
+_CODE_MARK = re.compile(r"[/\\_.=@:](?=\w)")
 
 
 def trigrams(word: str) -> frozenset[str]:
@@ -118,11 +128,30 @@ def near_enough(word: str, candidate: str) -> bool:
     return len(word) > 3 or len(candidate) == len(word) + 1
 
 
-def _model_knows(word: str) -> bool:
-    """A whole word in the embedding model's vocabulary is English, not a typo."""
+def _is_english(word: str) -> bool:
+    """A whole word of the embedding model's vocabulary, or a word common enough in written
+    English, is not a typo."""
     from knowledge.embeddings import get_tokenizer
 
-    return get_tokenizer().token_to_id(word) is not None
+    if get_tokenizer().token_to_id(word) is not None:
+        return True
+    return english_word_counts()[word] >= ENGLISH_MIN_COUNT
+
+
+@lru_cache(maxsize=1)
+def english_word_counts() -> Counter[str]:
+    """pyspellchecker's English word counts (160,000 words, read once a process in ~0.25 s)."""
+    from spellchecker import SpellChecker
+
+    return Counter(SpellChecker(language="en", case_sensitive=False).word_frequency.dictionary)
+
+
+def _correctable(query: str) -> set[str]:
+    """The query's words a typo correction may touch: alphabetic, long enough, and not
+    part of a path or a code."""
+    pieces = (p for p in query.split() if not _CODE_MARK.search(p))
+    words = {m.lower() for piece in pieces for m in _TOKEN.findall(piece)}
+    return {w for w in words if w.isalpha() and len(w) >= MIN_LENGTH}
 
 
 def neighbours(word: str, vocabularies: list[Vocabulary]) -> list[tuple[str, float, int]]:
@@ -155,13 +184,12 @@ def best_replacement(word: str, candidates: list[tuple[str, float, int]]) -> str
 def query_correct(*, scope: ReaderScope, query: str) -> Correction:
     """`query` with each word unknown to the reader's collections replaced by its nearest
     known word, when one is near enough; unchanged otherwise."""
-    words = {t for t in (m.lower() for m in _TOKEN.findall(query)) if t.isalpha()}
-    words = {w for w in words if len(w) >= MIN_LENGTH}
+    words = _correctable(query)
     if not words or not scope.collection_ids:
         return Correction(text=query)
     vocabularies = _vocabularies(scope.collection_ids)
     unknown = sorted(
-        w for w in words if not any(w in v.chunks for v in vocabularies) and not _model_knows(w)
+        w for w in words if not any(w in v.chunks for v in vocabularies) and not _is_english(w)
     )
     replacements = {
         word: best
@@ -182,7 +210,9 @@ def words_unknown(*, scope: ReaderScope, text: str) -> set[str]:
     if not words or not scope.collection_ids:
         return words
     vocabularies = _vocabularies(scope.collection_ids)
-    return {w for w in words if not any(form in v.chunks for form in _forms(w) for v in vocabularies)}
+    return {
+        w for w in words if not any(form in v.chunks for form in _forms(w) for v in vocabularies)
+    }
 
 
 def _forms(word: str) -> set[str]:

@@ -143,6 +143,29 @@ def test_unknown_words_are_corrected_from_the_collections_words(
     assert correction.text == "How many vacation days carry over?"
 
 
+def test_english_words_and_words_inside_a_path_are_not_typos(
+    handbook: Collection, dave: User
+) -> None:
+    ingest_text(
+        handbook,
+        "relay.md",
+        "# Relay\n\nA weak password is refused. Outgoing mail is "
+        "sent by the relay, which is passing it on to the office.\n",
+    )
+    scope = reader_scope(dave)
+
+    # One edit from the handbook's words, but English: a word the handbook lacks, not a typo.
+    assert not query_correct(scope=scope, query="Can I tweak the relay before pasting?").changed
+    # Inside a path the word is typed as it stands; alone, the same word is corrected.
+    assert not query_correct(scope=scope, query="Is /usr/sbin/smail the relay?").changed
+    assert query_correct(scope=scope, query="Is smail the relay?").replacements == (
+        ("smail", "mail"),
+    )
+    assert query_correct(scope=scope, query="Is a weak pasword refused?").replacements == (
+        ("pasword", "password"),
+    )
+
+
 def test_a_word_the_reader_may_not_read_is_never_suggested(
     handbook: Collection, hr: Collection, dave: User, carol: User
 ) -> None:
