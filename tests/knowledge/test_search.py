@@ -143,19 +143,23 @@ def test_unknown_words_are_corrected_from_the_collections_words(
     assert correction.text == "How many vacation days carry over?"
 
 
-def test_english_words_and_words_inside_a_path_are_not_typos(
+def test_english_words_become_only_their_own_spelling_and_paths_stay(
     handbook: Collection, dave: User
 ) -> None:
     ingest_text(
         handbook,
         "relay.md",
-        "# Relay\n\nA weak password is refused. Outgoing mail is "
-        "sent by the relay, which is passing it on to the office.\n",
+        "# Relay\n\nA weak password is refused. Outgoing mail is sent by the relay, which is "
+        "passing it on to the office. We practice a relay failover every month.\n",
     )
     scope = reader_scope(dave)
 
-    # One edit from the handbook's words, but English: a word the handbook lacks, not a typo.
+    # One edit from the handbook's words, but English words of their own: not typos.
     assert not query_correct(scope=scope, query="Can I tweak the relay before pasting?").changed
+    # An English word the handbook spells otherwise is corrected to its spelling.
+    assert query_correct(scope=scope, query="How often do we practise it?").replacements == (
+        ("practise", "practice"),
+    )
     # Inside a path the word is typed as it stands; alone, the same word is corrected.
     assert not query_correct(scope=scope, query="Is /usr/sbin/smail the relay?").changed
     assert query_correct(scope=scope, query="Is smail the relay?").replacements == (
