@@ -249,6 +249,24 @@ def test_a_question_word_found_in_other_words_counts(monkeypatch) -> None:
     assert chosen is not None and chosen.passage == 1  # without it, the first passage wins
 
 
+def test_a_sentence_that_says_what_to_use_answers_how_to(monkeypatch) -> None:
+    # Both spans hold the question's words and an option; the option list's entry ranks
+    # first, the sentence saying which option to use answers "how do I".
+    vector = _same_meaning(monkeypatch)
+    hits = [
+        make_hit(1, "-w --ignore-all-space Ignore white space when comparing lines."),
+        make_hit(
+            2, "To ignore white space when comparing lines, use the --ignore-all-space option."
+        ),
+    ]
+    question = "How do I ignore white space when comparing lines?"
+    chosen = evidence.choose(question=question, hits=hits, question_vector=vector)
+    assert chosen is not None and chosen.passage == 2
+    monkeypatch.setattr(evidence, "INSTRUCTION_WEIGHT", 0.0)
+    chosen = evidence.choose(question=question, hits=hits, question_vector=vector)
+    assert chosen is not None and chosen.passage == 1  # without the rule, rank decides
+
+
 def test_rows_of_one_table_show_its_header_once() -> None:
     table = "| City | Hotel per night |\n|---|---|\n| Berlin | EUR 150 |\n| London | GBP 220 |\n| Lisbon | EUR 130 |"
     hits = [make_hit(1, table)]
