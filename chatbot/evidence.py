@@ -156,7 +156,7 @@ def ranked(
     focus: str | None = None,
 ) -> list[Evidence]:
     """Every span of `hits`, best answer to `question` first."""
-    from knowledge.embeddings import embed_passages
+    from knowledge.embeddings import embed_spans
 
     candidates: list[tuple[int, Hit, int, str]] = [
         (n, hit, index, span)
@@ -169,7 +169,7 @@ def ranked(
         f"{heading_tail(hit.heading, hit.title)}: {plain(span)}".lstrip(": ")
         for _, hit, _, span in candidates
     ]
-    similarity = embed_passages(texts) @ question_vector
+    similarity = embed_spans(texts) @ question_vector
     weights = _term_weights(question, focus)
     held = [_held_terms(span, hit.heading) for _, hit, _, span in candidates]
     rare = _rarity_weights(weights, [in_span | in_heading for in_span, in_heading in held])

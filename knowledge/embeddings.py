@@ -158,6 +158,32 @@ def embed_words(words: Iterable[str]) -> dict[str, np.ndarray]:
     return found
 
 
+# Evidence spans whose vectors are remembered (about 1.5 KB each, ~15 MB in all): the
+# passages that answer a reader's questions repeat, and embedding a question's ~60 spans
+# is most of the time to its first words.
+SPAN_CACHE_SIZE = 10_000
+_span_vectors: dict[str, np.ndarray] = {}
+
+
+def embed_spans(texts: list[str]) -> np.ndarray:
+    """Normalised embeddings of evidence spans, in the order given, batched by token count
+    as `embed_passages` batches; remembered across calls. When the spans remembered would
+    pass SPAN_CACHE_SIZE, they are forgotten first: one call's spans (a few dozen) are the
+    most it ever holds beyond the bound."""
+    missing = sorted({t for t in texts if t not in _span_vectors})
+    if len(_span_vectors) + len(missing) > SPAN_CACHE_SIZE:
+        _span_vectors.clear()
+        missing = sorted(set(texts))
+    for batch in passage_batches(token_counts(missing)):
+        chosen = [missing[i] for i in batch]
+        for text, vector in zip(chosen, embed_batch(chosen), strict=True):
+            _span_vectors[text] = vector
+    vectors = np.zeros((len(texts), settings.EMBEDDING_DIMENSIONS), dtype=np.float32)
+    for i, text in enumerate(texts):
+        vectors[i] = _span_vectors[text]
+    return vectors
+
+
 def embed_query(text: str) -> np.ndarray:
     with _lock:
         return get_model().encode(

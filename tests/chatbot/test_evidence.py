@@ -197,7 +197,7 @@ def _same_meaning(monkeypatch) -> np.ndarray:
     import knowledge.embeddings
 
     monkeypatch.setattr(
-        knowledge.embeddings, "embed_passages", lambda texts: np.ones((len(texts), 2)) / np.sqrt(2)
+        knowledge.embeddings, "embed_spans", lambda texts: np.ones((len(texts), 2)) / np.sqrt(2)
     )
     return np.array([1.0, 0.0])
 

@@ -7,6 +7,7 @@ import numpy as np
 import knowledge.embeddings
 from knowledge.embeddings import (
     embed_passages,
+    embed_spans,
     embed_words,
     get_model,
     passage_batches,
@@ -90,3 +91,33 @@ def test_word_vectors_are_the_model_s_and_the_memory_stays_bounded(settings, mon
     assert sorted(first) == sorted(words[:3]) and sorted(again) == sorted(words)
     assert all(np.allclose(again[w], v, atol=1e-5) for w, v in zip(words, plain, strict=True))
     assert len(knowledge.embeddings._word_vectors) <= 4
+
+
+def test_span_vectors_are_the_model_s_in_order_and_the_memory_stays_bounded(monkeypatch):
+    monkeypatch.setattr(knowledge.embeddings, "SPAN_CACHE_SIZE", 3)
+    monkeypatch.setattr(knowledge.embeddings, "_span_vectors", {})
+    embedded: list[str] = []
+    model_pass = knowledge.embeddings.embed_batch
+    monkeypatch.setattr(
+        knowledge.embeddings,
+        "embed_batch",
+        lambda texts: embedded.extend(texts) or model_pass(texts),
+    )
+    spans = [
+        "Press u to update the list of available packages.",
+        "Interns earn 2 paid vacation days per full month of internship.",
+        "Use the --new-file (-N) option.",
+        "Full day: CAD 85",
+    ]
+    plain = get_model().encode(spans, normalize_embeddings=True, convert_to_numpy=True)
+
+    embed_spans(spans[:2])
+    embedded.clear()
+    again = embed_spans([spans[1], spans[0], spans[1]])
+    assert embedded == []  # remembered: no pass of the model
+    assert np.allclose(again, plain[[1, 0, 1]], atol=1e-5)
+
+    later = embed_spans(spans)  # two more would pass the bound of 3: it starts over
+    assert sorted(embedded) == sorted(spans)
+    assert np.allclose(later, plain, atol=1e-5)
+    assert len(knowledge.embeddings._span_vectors) == 4
