@@ -142,20 +142,8 @@ _word_vectors: dict[str, np.ndarray] = {}
 
 
 def embed_words(words: Iterable[str]) -> dict[str, np.ndarray]:
-    """Normalised embeddings of single words, by word; remembered across calls. When the
-    words remembered would pass WORD_CACHE_SIZE, they are forgotten first: one call's
-    words (a few hundred) are the most it ever holds beyond the bound."""
-    wanted = set(words)
-    found = {w: v for w in wanted if (v := _word_vectors.get(w)) is not None}
-    missing = sorted(wanted - found.keys())
-    if len(_word_vectors) + len(missing) > WORD_CACHE_SIZE:
-        _word_vectors.clear()
-    size = max(1, settings.EMBEDDING_BATCH_SIZE)
-    for start in range(0, len(missing), size):
-        batch = missing[start : start + size]
-        for word, vector in zip(batch, embed_batch(batch), strict=True):
-            found[word] = _word_vectors[word] = vector
-    return found
+    """Normalised embeddings of single words, by word; remembered across calls."""
+    return _remembered(words, _word_vectors, WORD_CACHE_SIZE)
 
 
 # Evidence spans whose vectors are remembered (about 1.5 KB each, ~15 MB in all): the
@@ -166,22 +154,30 @@ _span_vectors: dict[str, np.ndarray] = {}
 
 
 def embed_spans(texts: list[str]) -> np.ndarray:
-    """Normalised embeddings of evidence spans, in the order given, batched by token count
-    as `embed_passages` batches; remembered across calls. When the spans remembered would
-    pass SPAN_CACHE_SIZE, they are forgotten first: one call's spans (a few dozen) are the
-    most it ever holds beyond the bound."""
-    missing = sorted({t for t in texts if t not in _span_vectors})
-    if len(_span_vectors) + len(missing) > SPAN_CACHE_SIZE:
-        _span_vectors.clear()
-        missing = sorted(set(texts))
+    """Normalised embeddings of evidence spans, in the order given; remembered across calls."""
+    found = _remembered(texts, _span_vectors, SPAN_CACHE_SIZE)
+    vectors = np.zeros((len(texts), settings.EMBEDDING_DIMENSIONS), dtype=np.float32)
+    for i, text in enumerate(texts):
+        vectors[i] = found[text]
+    return vectors
+
+
+def _remembered(
+    texts: Iterable[str], memory: dict[str, np.ndarray], bound: int
+) -> dict[str, np.ndarray]:
+    """The embeddings of `texts`, by text: from `memory` where it holds them, the rest
+    embedded (batched by token count) and remembered. When `memory` would pass `bound`, it
+    forgets everything first: one call's texts are the most it ever holds beyond the bound."""
+    wanted = set(texts)
+    found = {t: v for t in wanted if (v := memory.get(t)) is not None}
+    missing = sorted(wanted - found.keys())
+    if len(memory) + len(missing) > bound:
+        memory.clear()
     for batch in passage_batches(token_counts(missing)):
         chosen = [missing[i] for i in batch]
         for text, vector in zip(chosen, embed_batch(chosen), strict=True):
-            _span_vectors[text] = vector
-    vectors = np.zeros((len(texts), settings.EMBEDDING_DIMENSIONS), dtype=np.float32)
-    for i, text in enumerate(texts):
-        vectors[i] = _span_vectors[text]
-    return vectors
+            found[text] = memory[text] = vector
+    return found
 
 
 def embed_query(text: str) -> np.ndarray:
