@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -144,7 +145,7 @@ def _model_knows(word: str) -> bool:
 def _may_become(word: str, replacement: str) -> bool:
     """A word the model does not know as a whole is a typo, unless written English counts
     it; then only a spelling of the same word replaces it."""
-    if english_word_counts()[word] < ENGLISH_MIN_COUNT:
+    if english_word_counts().get(word, 0) < ENGLISH_MIN_COUNT:
         return True
     from knowledge.embeddings import embed_words
 
@@ -153,11 +154,11 @@ def _may_become(word: str, replacement: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def english_word_counts() -> Counter[str]:
+def english_word_counts() -> Mapping[str, int]:
     """pyspellchecker's English word counts (160,000 words, read once a process in ~0.25 s)."""
     from spellchecker import SpellChecker
 
-    return Counter(SpellChecker(language="en", case_sensitive=False).word_frequency.dictionary)
+    return SpellChecker(language="en", case_sensitive=False).word_frequency.dictionary
 
 
 def _correctable(query: str) -> set[str]:
