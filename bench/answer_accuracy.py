@@ -260,7 +260,7 @@ def main() -> None:
     args = parser.parse_args()
     settings.ANSWER_CACHE_ENABLED = False
     print(f"prompt {settings.LLM_PROMPT}, model {settings.LLM_MODEL_PATH or 'bundled'}, "
-          f"top k {settings.RETRIEVAL_TOP_K}")
+          f"top k {settings.RETRIEVAL_TOP_K}, at most {settings.RETRIEVAL_PER_SECTION or 'all'} a section")
     columns = ("final", "evidence", "passages", "baseline", "kept", "contradicts")
     print(f"{'set':<12} {'n':>3} " + " ".join(f"{c:>11}" for c in columns)
           + f" {'first words':>12} {'total':>8}  (ms, median)")

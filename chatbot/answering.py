@@ -33,7 +33,7 @@ from chatbot.prompts import passage_budget
 from chatbot.protocol import Source
 from chatbot.terms import key_terms
 from chatbot.words import STOP_WORDS
-from knowledge.context import build_context
+from knowledge.context import build_context, spread_sections
 from knowledge.rerank import get_reranker
 from knowledge.search import Hit, chunk_search
 from knowledge.selectors import ReaderScope
@@ -150,6 +150,7 @@ async def retrieve(
         scope=scope, query=question, vector=vector, k=settings.RETRIEVAL_CANDIDATES
     )
     ranked = await asyncio.to_thread(get_reranker().rerank, question, candidates)
+    ranked = spread_sections(ranked, per_section=settings.RETRIEVAL_PER_SECTION)
     hits = await in_pool(build_context)(
         ranked[: settings.RETRIEVAL_TOP_K],
         tokens=budget,

@@ -231,9 +231,13 @@ INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 3)
 INGEST_REQUEUE_SECONDS = env_int("INGEST_REQUEUE_SECONDS", 900)
 
 # --- Answering --------------------------------------------------------------------------------
-# Passages given to the model. Four beat two for the bundled model too
-# (bench/answer_accuracy.py: the final answer held the fact 0.400 vs 0.356).
-RETRIEVAL_TOP_K = env_int("RETRIEVAL_TOP_K", 4)
+# Passages the evidence is chosen from and a full prompt gets (the compact prompt gets the
+# evidence's own passage), at most RETRIEVAL_PER_SECTION of one section: a long section
+# otherwise fills them without the sentence that answers. Six, two a section, against four
+# uncapped: evidence alone held the fact on 153 of 223 questions against 147 over five QA
+# sets, no set lower (bench/answer_accuracy.py --no-model, docs/quality.md).
+RETRIEVAL_TOP_K = env_int("RETRIEVAL_TOP_K", 6)
+RETRIEVAL_PER_SECTION = env_int("RETRIEVAL_PER_SECTION", 2)
 # Candidates fetched for reranking; the best RETRIEVAL_TOP_K go on to the prompt.
 RETRIEVAL_CANDIDATES = env_int("RETRIEVAL_CANDIDATES", 12)
 # A local sentence-transformers CrossEncoder folder; "" keeps the fused order.

@@ -41,6 +41,24 @@ def drop_near_duplicates(hits: list[Hit]) -> list[Hit]:
     return [hit for hit, _ in kept]
 
 
+def spread_sections(hits: list[Hit], *, per_section: int | None) -> list[Hit]:
+    """`hits` in order, but a section's chunks past its first `per_section` go last.
+
+    A long section whose words match the question everywhere ("Command-line actions",
+    a policy chapter) can fill every passage with itself while the one sentence that
+    answers stands in the next-ranked section.
+    """
+    if not per_section:
+        return hits
+    seen: dict[tuple[int, str], int] = {}
+    first, later = [], []
+    for hit in hits:
+        section = (hit.document, hit.heading)
+        seen[section] = seen.get(section, 0) + 1
+        (first if seen[section] <= per_section else later).append(hit)
+    return first + later
+
+
 def with_next_chunk(hits: list[Hit]) -> list[Hit]:
     """Append the following chunk of the same document and heading to each hit (one query)."""
     wanted = {(hit.document, hit.position + 1) for hit in hits}

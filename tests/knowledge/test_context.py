@@ -1,11 +1,17 @@
 from __future__ import annotations
 
-from knowledge.context import _join, drop_near_duplicates, estimate_tokens, fit_to_budget
+from knowledge.context import (
+    _join,
+    drop_near_duplicates,
+    estimate_tokens,
+    fit_to_budget,
+    spread_sections,
+)
 from knowledge.search import Hit
 
 
-def hit(text: str, *, document: int = 1, position: int = 0) -> Hit:
-    return Hit(chunk=position, document=document, position=position, heading="", page=None,
+def hit(text: str, *, document: int = 1, position: int = 0, heading: str = "") -> Hit:
+    return Hit(chunk=position, document=document, position=position, heading=heading, page=None,
                text=text, title="t", path="t.md", score=1.0, similarity=0.5)
 
 
@@ -38,3 +44,17 @@ def test_chunk_budgets_are_counted_without_padding_or_truncation() -> None:
 
     assert _count_tokens("hello world") == 2
     assert _count_tokens("word " * 400) == 400
+
+
+def test_a_long_section_gives_way_to_the_next_ranked_section() -> None:
+    actions = [hit("action", position=i, heading="aptitude > Command-line actions") for i in range(3)]
+    options = hit("--simulate", position=9, heading="aptitude > Options")
+    same_heading_elsewhere = hit("other manual", document=2, heading="aptitude > Command-line actions")
+    ranked = [*actions, same_heading_elsewhere, options]
+
+    spread = spread_sections(ranked, per_section=1)
+
+    assert spread[:3] == [actions[0], same_heading_elsewhere, options]
+    assert spread[3:] == actions[1:]
+    assert spread_sections(ranked, per_section=2)[:4] == [*actions[:2], same_heading_elsewhere, options]
+    assert spread_sections(ranked, per_section=0) == ranked
