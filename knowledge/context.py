@@ -51,7 +51,8 @@ def spread_sections(hits: list[Hit], *, per_section: int | None) -> list[Hit]:
     if not per_section:
         return hits
     seen: dict[tuple[int, str], int] = {}
-    first, later = [], []
+    first: list[Hit] = []
+    later: list[Hit] = []
     for hit in hits:
         section = (hit.document, hit.heading)
         seen[section] = seen.get(section, 0) + 1
