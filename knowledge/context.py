@@ -1,5 +1,8 @@
 """Turn ranked hits into the passages a prompt gets.
 
+Before the best are taken, a long section's chunks past the first few give way
+to the next sections' (`spread_sections`, chatbot.answering.retrieve).
+
 Near-identical passages (the same paragraph in two documents, or two
 overlapping chunks) are kept once; a passage is joined with the next chunk of
 the same section, so an answer that spans a chunk boundary holds together;
